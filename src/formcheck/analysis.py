@@ -1,0 +1,152 @@
+"""Offline analysis of one clip: decode -> pose -> tracker -> overlay -> H.264, with every output written
+atomically. Decoding and encoding run in their own threads (PyAV releases the GIL) so they overlap inference.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from . import overlay
+from .config import Profile, load_profile
+from .errors import InputError, NoPersonError, NoRepsError, OutputError
+from .pose import PoseEstimator
+from .report import FrameCsv, write_json
+from .sources import VideoFile
+from .tracker import SetTracker
+from .types import Analysis, VideoInfo
+from .video_out import H264Writer
+
+Progress = Callable[[int, int], None]
+_END = object()
+
+MIN_DETECTION_RATE = 0.2   # below this the clip does not show a lifter the model can follow
+
+
+def default_out_dir(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.stem + "_formcheck")
+
+
+def _pump(it, q: queue.Queue, err: list) -> None:
+    try:
+        for item in it:
+            q.put(item)
+    except BaseException as e:  # hand the error to the consumer
+        err.append(e)
+    finally:
+        q.put(_END)
+
+
+def _encode(writer: H264Writer, q: queue.Queue, err: list) -> None:
+    try:
+        while (item := q.get()) is not _END:
+            writer.write(*item)
+    except BaseException as e:
+        err.append(e)
+        while q.get() is not _END:  # drain so the producer never blocks
+            pass
+
+
+def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
+            model: str | os.PathLike | None = None, video: bool = True, html: bool = False,
+            progress: Progress | None = None) -> Analysis:
+    """Analyse one clip and write its outputs into `out_dir` (default: next to the clip, `<stem>_formcheck/`).
+
+    Outputs: annotated.mp4, report.json, frames.csv and report.html. They are written into a temporary folder
+    inside `out_dir` and moved into place only when the analysis succeeded, report.json last, so a report.json
+    on disk always belongs to a complete set.
+
+    Raises: InputError, ModelError, NoPersonError, NoRepsError, OutputError (all FormcheckError, with a one-line
+    message that says what to do).
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    src = VideoFile(path)
+    out = Path(out_dir) if out_dir else default_out_dir(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    except OSError as e:
+        src.close()
+        raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
+    try:
+        result = _run(src, tmp, prof, model, video, progress)
+        with_html = html
+        if with_html:
+            from .report_html import write_html
+            write_html(result, tmp)
+        final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
+                 if (tmp / name).exists()}
+        final["report.json"] = str(out / "report.json")
+        outputs = {k.replace(".", "_"): v for k, v in final.items()}
+        result = Analysis(**{**result.__dict__, "outputs": outputs})
+        write_json(result, tmp / "report.json")
+        for name in final:                       # report.json moves last: its presence marks completion
+            os.replace(tmp / name, out / name)
+        return result
+    finally:
+        src.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress: Progress | None) -> Analysis:
+    info: VideoInfo = src.info
+    tracker = SetTracker(prof)
+    frames_q: queue.Queue = queue.Queue(maxsize=8)
+    dec_err: list = []
+    dec = threading.Thread(target=_pump, args=(iter(src), frames_q, dec_err), daemon=True)
+    enc_q: queue.Queue = queue.Queue(maxsize=8)
+    enc_err: list = []
+    writer = H264Writer(tmp / "annotated.mp4", info.width, info.height, info.fps) if video else None
+    enc = threading.Thread(target=_encode, args=(writer, enc_q, enc_err), daemon=True) if writer else None
+    n = 0
+    with PoseEstimator(model, prof.pose.max_model_side_px) as est, open(tmp / "frames.csv", "w", newline="") as fh:
+        csv_out = FrameCsv(fh)
+        dec.start()
+        if enc:
+            enc.start()
+        try:
+            while (fr := frames_q.get()) is not _END:
+                pose = est.detect(fr.image, fr.t_s)
+                st = tracker.update(pose)
+                csv_out.write(st)
+                if writer:
+                    overlay.draw(fr.image, st, tracker.reps, inplace=True)
+                    enc_q.put((fr.image, fr.t_s))
+                n += 1
+                if progress:
+                    progress(n, info.n_frames)
+        finally:
+            if enc:
+                enc_q.put(_END)
+                enc.join()
+            if writer:
+                writer.close()
+            while dec.is_alive():   # unblock the decoder if we stopped early
+                try:
+                    frames_q.get_nowait()
+                except queue.Empty:
+                    pass
+                dec.join(0.05)
+    if dec_err:
+        raise InputError(f"{info.path}: decoding failed ({dec_err[0]}); re-export the clip") from None
+    if enc_err:
+        raise OutputError(f"writing the annotated video failed ({enc_err[0]}); check disk space in the output folder")
+    reps = tracker.finish()
+    warnings = [src.decode_warning] if src.decode_warning else []
+    if tracker.detection_rate < MIN_DETECTION_RATE:
+        raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
+                            f"film the whole body from the side, well lit")
+    if not reps:
+        raise NoRepsError(f"{info.path}: no complete hip-thrust rep found; film from the side with the whole body "
+                          f"in frame for the whole set")
+    if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
+        warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")
+    info = VideoInfo(**{**info.__dict__, "n_frames": n, "duration_s": round(tracker._last_t + 1.0 / info.fps, 3)})
+    return Analysis(video=info, reps=tuple(reps), n_frames=n, detection_rate=round(tracker.detection_rate, 4),
+                    side=tracker.side, facing="right" if tracker.head_right else "left", profile=prof.source,
+                    model=Path(est.model_path).name, warnings=tuple(warnings))

@@ -1,0 +1,124 @@
+"""Command line: wires concrete parts together; the only place that prints or exits."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import FormcheckError
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="frame", leave=False, dynamic_ncols=True, disable=not sys.stderr.isatty() and os.environ.get("FORMCHECK_PROGRESS") != "1")
+
+    def update(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def cmd_analyze(a: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .report import summary_text
+
+    bar, upd = _progress_bar(Path(a.clip).name)
+    try:
+        res = analyze(a.clip, a.output, profile=a.profile, model=a.model, video=not a.no_video, html=False,
+                      progress=upd)
+    finally:
+        bar.close()
+    print(summary_text(res))
+    print("Outputs:")
+    for k, v in res.outputs.items():
+        print(f"  {k:12s} {v}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(a)
+
+
+def cmd_live(a: argparse.Namespace) -> int:
+    from .live import main as live_main
+
+    return live_main(a)
+
+
+def cmd_batch(a: argparse.Namespace) -> int:
+    from .batch import main as batch_main
+
+    return batch_main(a)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="formcheck", description="Hip-thrust form checker: film from the side, get per-rep feedback.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--profile", help="rule profile TOML (default: the shipped hip_thrust profile)")
+        sp.add_argument("--model", help="PoseLandmarker .task bundle (default: models/pose_landmarker_full.task)")
+
+    an = sub.add_parser("analyze", help="analyse one clip: annotated video, report.json/html, frames.csv")
+    an.add_argument("clip")
+    an.add_argument("-o", "--output", help="output folder (default: <clip>_formcheck next to the clip)")
+    an.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    an.add_argument("--no-html", action="store_true", help="skip report.html")
+    common(an)
+    an.set_defaults(func=cmd_analyze)
+
+    ev = sub.add_parser("eval", help="score the checker against clips with NAME.truth.json beside them")
+    ev.add_argument("dir")
+    ev.add_argument("--json", help="write the metrics as JSON here")
+    ev.add_argument("--markdown", help="write the Markdown table here")
+    ev.add_argument("--jobs", type=int, default=1, help="clips analysed in parallel")
+    common(ev)
+    ev.set_defaults(func=cmd_eval)
+
+    lv = sub.add_parser("live", help="live coaching from a webcam (or a file played as a camera)")
+    lv.add_argument("--camera", default="0", help="camera index or stream URL (default 0)")
+    lv.add_argument("--source", help="play this video file as if it were a camera, paced at its frame rate")
+    lv.add_argument("--no-window", action="store_true", help="run without a display")
+    lv.add_argument("--voice", action="store_true", help="speak cues (offline text-to-speech)")
+    lv.add_argument("--record", help="also save the annotated stream to this MP4")
+    lv.add_argument("-o", "--output", help="folder for the set report (default: ./formcheck_live)")
+    lv.add_argument("--skip-setup", action="store_true", help="skip the camera set-up check")
+    lv.add_argument("--max-seconds", type=float, help="stop after this long")
+    common(lv)
+    lv.set_defaults(func=cmd_live)
+
+    bt = sub.add_parser("batch", help="analyse folders/files/globs of clips in parallel, resumable")
+    bt.add_argument("paths", nargs="+")
+    bt.add_argument("-o", "--output", required=True)
+    bt.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    bt.add_argument("--force", action="store_true", help="redo clips whose outputs are already complete")
+    bt.add_argument("--backend", choices=("local", "ray"), default="local")
+    bt.add_argument("--address", help="Ray cluster address (with --backend ray)")
+    bt.add_argument("--no-video", action="store_true")
+    common(bt)
+    bt.set_defaults(func=cmd_batch)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")      # keep MediaPipe's C++ logging off the terminal
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FormcheckError as e:
+        print(f"formcheck: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

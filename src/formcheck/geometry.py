@@ -1,0 +1,136 @@
+"""Angles and body measurements from 2-D landmarks. Pure NumPy, vectorised over any leading shape.
+
+Everything here works in the lifter's *canonical* frame: x mirrored so the head is to the right, y pointing up.
+One convention then serves lifters facing either way (as Sports2D does), and signs mean the same thing on both.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .skeleton import SIDE_JOINTS, LM
+from .types import FrameFeatures, PoseFrame
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Calibration
+
+
+def to_canonical(xy_px: np.ndarray, head_right: bool) -> np.ndarray:
+    """Image pixels (y down) -> canonical (head to the right, y up). Shape (..., 2) in, same out."""
+    out = np.array(xy_px, dtype=float, copy=True)
+    out[..., 1] = -out[..., 1]
+    if not head_right:
+        out[..., 0] = -out[..., 0]
+    return out
+
+
+def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Unsigned angle a-b-c at b, in [0, 180]. Inputs (..., 2)."""
+    u = np.asarray(a, float) - b
+    v = np.asarray(c, float) - b
+    cross = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    dot = (u * v).sum(-1)
+    return np.degrees(np.arctan2(np.abs(cross), dot))
+
+
+def hip_angle_deg(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray) -> np.ndarray:
+    """Shoulder-hip-knee angle in [0, 360), canonical frame: > 180 when the hip is above the shoulder-knee line.
+
+    Signed this way, hyperextension (hips pushed past the line) reads 190+ instead of folding back under 180.
+    """
+    u = np.asarray(shoulder, float) - hip   # towards the head (to the right)
+    v = np.asarray(knee, float) - hip       # towards the feet (to the left)
+    # Counter-clockwise angle from the knee direction to the shoulder direction, measured under the body:
+    # with y up and the head right, a hip below the line gives < 180.
+    a = np.degrees(np.arctan2(u[..., 1], u[..., 0]) - np.arctan2(v[..., 1], v[..., 0]))
+    return np.mod(-a, 360.0)
+
+
+def line_from_vertical_deg(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Angle of the segment bottom->top against vertical, + when top leans right (towards the head)."""
+    d = np.asarray(top, float) - bottom
+    return np.degrees(np.arctan2(d[..., 0], d[..., 1]))
+
+
+def line_from_horizontal_deg(right: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Angle of the segment left->right against horizontal, + when the right end is higher."""
+    d = np.asarray(right, float) - left
+    return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
+
+
+def head_angle_deg(hip: np.ndarray, shoulder: np.ndarray, ear: np.ndarray, eye: np.ndarray) -> np.ndarray:
+    """Angle from the torso line (hip->shoulder) to the head line (ear->eye), counter-clockwise in the canonical
+    frame. Throwing the head back turns the face up and back, so this angle *falls*.
+
+    Why ear->eye rather than shoulder->ear: the head line turns almost 1:1 with real neck extension on our renders,
+    the shoulder->ear line only ~0.4:1, and the ear->eye line does not move when the lower back arches.
+    """
+    t = np.asarray(shoulder, float) - hip
+    h = np.asarray(eye, float) - ear
+    a = np.degrees(np.arctan2(h[..., 1], h[..., 0]) - np.arctan2(t[..., 1], t[..., 0]))
+    return (a + 180.0) % 360.0 - 180.0
+
+
+def side_score(pose: PoseFrame) -> float:
+    """Evidence that the LEFT side faces the camera (> 0) or the right (< 0), from landmark visibility.
+
+    The far limbs are hidden behind the body, so the model gives them lower visibility.
+    """
+    left = [LM.LEFT_SHOULDER, LM.LEFT_HIP, LM.LEFT_KNEE, LM.LEFT_ANKLE, LM.LEFT_HEEL]
+    right = [LM.RIGHT_SHOULDER, LM.RIGHT_HIP, LM.RIGHT_KNEE, LM.RIGHT_ANKLE, LM.RIGHT_HEEL]
+    if not pose.detected:
+        return 0.0
+    return float(np.sum(pose.visibility[left]) - np.sum(pose.visibility[right]))
+
+
+def head_right_score(pose: PoseFrame) -> float:
+    """Evidence the head is on the right of the frame (> 0): mean shoulder x minus mean ankle x, in pixels."""
+    if not pose.detected:
+        return 0.0
+    xy = pose.xy_px
+    sh = np.nanmean(xy[[LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], 0])
+    an = np.nanmean(xy[[LM.LEFT_ANKLE, LM.RIGHT_ANKLE], 0])
+    v = sh - an
+    return 0.0 if np.isnan(v) else float(v)
+
+
+def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float,
+             calib: "Calibration | None" = None) -> FrameFeatures:
+    """All per-frame measurements of one pose on the given body side, calibrated. Hidden landmarks give NaN."""
+    from .config import Calibration
+
+    cal = calib or Calibration()
+    if not pose.detected:
+        return FrameFeatures(t_s=pose.t_s, detected=False, side=side)
+    j = SIDE_JOINTS[side]
+    other = SIDE_JOINTS["right" if side == "left" else "left"]
+    c = to_canonical(pose.xy_px, head_right)
+    vis = pose.visibility
+    nan2 = np.array([np.nan, np.nan])
+
+    def pt(role: str, joints: dict = j) -> np.ndarray:
+        i = joints[role]
+        return c[i] if vis[i] >= min_visibility else nan2
+
+    ear, eye, sh, hip, knee, ankle, heel, toe = (
+        pt(r) for r in ("ear", "eye", "shoulder", "hip", "knee", "ankle", "heel", "toe"))
+    torso_len = float(np.hypot(*(sh - hip)))
+    knee_split = float(np.hypot(*(knee - pt("knee", other)))) / torso_len if torso_len > 0 else np.nan
+    hip_split = float(np.hypot(*(hip - pt("hip", other)))) / torso_len if torso_len > 0 else np.nan
+    return FrameFeatures(
+        t_s=pose.t_s,
+        detected=True,
+        side=side,
+        knee_deg=float(joint_angle_deg(hip, knee, ankle)) + cal.knee_offset_deg,
+        hip_deg=float(hip_angle_deg(sh, hip, knee)) + cal.hip_offset_deg,
+        shin_deg=float(line_from_vertical_deg(knee, ankle)),
+        torso_deg=float(-line_from_horizontal_deg(sh, hip)),
+        neck_ext_deg=cal.head_neutral_deg - float(head_angle_deg(hip, sh, ear, eye)),
+        shoulder_x_px=float(sh[0]),
+        heel_rise_px=float(heel[1] - toe[1]),
+        torso_len_px=torso_len,
+        shin_len_px=float(np.hypot(*(knee - ankle))),
+        knee_split=float(knee_split),
+        hip_split=float(hip_split),
+    )

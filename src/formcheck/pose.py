@@ -1,0 +1,126 @@
+"""The only module that imports MediaPipe: PoseLandmarker (Tasks API) in VIDEO mode, one per clip or stream."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .skeleton import N_LANDMARKS
+from .types import PoseFrame
+
+DEFAULT_MODEL_SHA256 = "1240ae55db760a1cff9f97e6e6926cd74e416752a34989286e92726ad3dbcc61"
+
+
+def default_model_path() -> Path:
+    """models/pose_landmarker_full.task of the checkout (FORMCHECK_MODEL overrides)."""
+    env = os.environ.get("FORMCHECK_MODEL")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models" / "pose_landmarker_full.task"
+
+
+_verified: set[str] = set()
+
+
+def resolve_model(model: str | os.PathLike | None) -> Path:
+    """Check the model file exists and (for the shipped model) that its sha256 matches; return its path."""
+    path = Path(model) if model else default_model_path()
+    if not path.is_file():
+        raise ModelError(f"pose model {path} not found: copy pose_landmarker_full.task into models/ "
+                         f"(see models/README.md) or pass --model PATH")
+    if model is None and str(path) not in _verified:
+        h = hashlib.sha256(path.read_bytes()).hexdigest()
+        if h != DEFAULT_MODEL_SHA256:
+            raise ModelError(f"pose model {path} is corrupt (sha256 {h[:12]}... != {DEFAULT_MODEL_SHA256[:12]}...): "
+                             f"restore it from git (git checkout -- models/) or pass --model PATH")
+        _verified.add(str(path))
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """MediaPipe's C++ side logs set-up chatter straight to fd 2 (no Python switch turns it off): mute it while
+    the graph is built and warms up. Python-level errors still raise normally."""
+    if os.environ.get("FORMCHECK_DEBUG"):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class PoseEstimator:
+    """MediaPipe PoseLandmarker in VIDEO mode. Use as a context manager so `close()` always runs."""
+
+    def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960, num_threads: int | None = None) -> None:
+        self.model_path = resolve_model(model)
+        self.max_side_px = max_side_px
+        try:
+            import mediapipe as mp
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as e:  # pragma: no cover
+            raise ModelError(f"mediapipe is not installed ({e}): run `make setup`") from None
+        self._mp = mp
+        opts = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=1,
+        )
+        try:
+            with _quiet_native_stderr():
+                self._lm = vision.PoseLandmarker.create_from_options(opts)
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"pose model {self.model_path} could not be loaded ({e}); pass a MediaPipe "
+                             f"pose_landmarker .task bundle to --model") from None
+        self._last_ms = -1
+        self._warm = False
+
+    def detect(self, image_rgb: np.ndarray, t_s: float) -> PoseFrame:
+        """Pose of one upright RGB frame. Landmarks come back in the frame's own pixels, whatever the model saw."""
+        import cv2
+
+        h, w = image_rgb.shape[:2]
+        scale = self.max_side_px / max(h, w)
+        small = cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image_rgb
+        t_ms = max(int(round(t_s * 1000)), self._last_ms + 1)  # VIDEO mode needs strictly increasing timestamps
+        self._last_ms = t_ms
+        img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+        if self._warm:
+            res = self._lm.detect_for_video(img, t_ms)
+        else:  # the first call logs graph warnings
+            with _quiet_native_stderr():
+                res = self._lm.detect_for_video(img, t_ms)
+            self._warm = True
+        if not res.pose_landmarks:
+            return PoseFrame.missing(t_s)
+        lms = res.pose_landmarks[0]
+        arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
+        xy = arr[:, :2] * (w, h)
+        return PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True)
+
+    def close(self) -> None:
+        if self._lm is not None:
+            self._lm.close()
+            self._lm = None
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

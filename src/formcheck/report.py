@@ -1,0 +1,85 @@
+"""report.json (schema-versioned), the per-frame CSV, and the terminal summary."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import IO
+
+from .rules.hip_thrust import CUES, RULE_IDS
+from .tracker import FrameState
+from .types import Analysis
+
+FRAME_COLUMNS = ("frame", "t_s", "detected", "phase", "rep", "knee_deg", "hip_deg", "neck_ext_deg", "torso_deg",
+                 "shin_deg", "knee_deg_smooth", "hip_deg_smooth", "neck_ext_deg_smooth")
+
+
+def _num(x: float, nd: int = 2):
+    return "" if x is None or not math.isfinite(x) else round(x, nd)
+
+
+class FrameCsv:
+    """Streams one row per frame (flat memory)."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._w = csv.writer(fh)
+        self._w.writerow(FRAME_COLUMNS)
+        self._i = 0
+
+    def write(self, st: FrameState) -> None:
+        f = st.feat
+        self._w.writerow((self._i, round(st.t_s, 4), int(st.pose.detected), st.phase,
+                          st.reps_done + (1 if st.phase in ("up", "top") else 0),
+                          _num(f.knee_deg), _num(f.hip_deg), _num(f.neck_ext_deg), _num(f.torso_deg), _num(f.shin_deg),
+                          _num(st.smooth["knee_deg"]), _num(st.smooth["hip_deg"]), _num(st.smooth["neck_ext_deg"])))
+        self._i += 1
+
+
+def write_json(analysis: Analysis, path: Path) -> None:
+    path.write_text(json.dumps(analysis.to_dict(), indent=1, allow_nan=False, default=_nan_to_none))
+
+
+def _nan_to_none(o):  # pragma: no cover - json default hook
+    return None
+
+
+def load_json(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def rule_tally(analysis: Analysis) -> dict[str, dict[str, list[int]]]:
+    """rule id -> verdict -> rep numbers."""
+    out = {r: {"fail": [], "pass": [], "not_judged": []} for r in RULE_IDS}
+    for rep in analysis.reps:
+        for f in rep.findings:
+            out[f.rule_id][f.verdict].append(rep.index)
+    return out
+
+
+def summary_text(analysis: Analysis) -> str:
+    """A short summary for the terminal."""
+    v = analysis.video
+    lines = [f"{Path(v.path).name}: {analysis.n_reps} rep(s), {v.width}x{v.height} @ {v.fps:.2f} fps, "
+             f"pose found in {100 * analysis.detection_rate:.0f}% of frames, lifter's {analysis.side} side to camera"]
+    for rep in analysis.reps:
+        fails = [f for f in rep.findings if f.verdict == "fail"]
+        nj = [f.rule_id for f in rep.findings if f.verdict == "not_judged"]
+        m = rep.metrics
+        knee = m.get("knee_deg")
+        hip = m.get("hip_deg")
+        head = f"knee {knee:.0f}" if knee is not None else "knee -"
+        head += f", hip {hip:.0f}" if hip is not None else ", hip -"
+        status = "; ".join(f"{f.rule_id} ({f.value:g} {f.unit})" for f in fails) if fails else "good"
+        line = f"  rep {rep.index} [{rep.start_s:5.1f}-{rep.end_s:5.1f}s, hold {rep.hold_s:.1f}s, {head}]: {status}"
+        if nj:
+            line += f"  | not judged: {', '.join(nj)}"
+        lines.append(line)
+    tally = rule_tally(analysis)
+    cues = [f"  - {CUES[r][1]} (reps {', '.join(map(str, t['fail']))})" for r, t in tally.items() if t["fail"]]
+    if cues:
+        lines.append("What to work on:")
+        lines += cues
+    for w in analysis.warnings:
+        lines.append(f"  note: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,148 @@
+"""Rep segmentation: a hysteresis state machine over one 'drive' signal (the hip angle), fed a sample at a time.
+
+Hysteresis is relative to the extremes actually reached (rise from the last bottom, fall from the last peak), so it
+adapts to any body, bench and camera and jitter smaller than the fall threshold can never count twice. The same
+`RepSegmenter.update` serves live and offline; `segment` just replays a whole array through it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Phase(str, Enum):
+    BOTTOM = "bottom"
+    UP = "up"
+    TOP = "top"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    rise_deg: float = 20.0        # rise above the bottom that starts a rep
+    fall_deg: float = 12.0        # fall below the peak that ends the top (and confirms the rep)
+    bottom_band_deg: float = 4.0  # within this of the bottom counts as "at the bottom" (start / end times)
+    top_band_deg: float = 3.0     # within this of the rep's peak counts as the lockout window
+    min_rep_s: float = 0.6        # shorter up-and-down cycles are jitter, not reps
+
+
+@dataclass(frozen=True)
+class RepTimes:
+    """Times of one rep (seconds). Emitted in two steps: at `top_left` the end is not known yet (NaN)."""
+
+    start_s: float
+    lockout_start_s: float
+    lockout_end_s: float
+    end_s: float
+    peak: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class RepEvent:
+    kind: str          # "started", "top_left" (lockout window known: judge it now) or "ended"
+    t_s: float
+    rep: RepTimes
+
+
+class RepSegmenter:
+    """Feed (t_s, value) samples with `update`; it returns the events that sample completed.
+
+    The lockout window is the span around the peak where the signal is within `top_band_deg` of the rep's peak;
+    it is only known once the hips have clearly left the top, which is when "top_left" fires.
+    """
+
+    def __init__(self, settings: RepSettings | None = None) -> None:
+        self.s = settings or RepSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        self.phase = Phase.BOTTOM
+        self._min = math.inf
+        self._t_near_min = math.nan
+        self._start_s = math.nan
+        self._peak = -math.inf
+        self._t_peak = math.nan
+        self._top_hist: list[tuple[float, float]] = []   # (t, v) since the rep started: bounded by one rep
+        self._lock: tuple[float, float] = (math.nan, math.nan)
+        self._down_min = math.inf
+        self._t_down_min = math.nan
+        self._rep_bottom = math.nan
+
+    def update(self, t_s: float, value: float) -> list[RepEvent]:
+        if not math.isfinite(value):
+            return []
+        s = self.s
+        ev: list[RepEvent] = []
+        if self.phase == Phase.BOTTOM:
+            if value < self._min:
+                self._min = value
+            if value <= self._min + s.bottom_band_deg:
+                self._t_near_min = t_s
+            if value >= self._min + s.rise_deg:
+                self.phase = Phase.UP
+                self._start_s = self._t_near_min if math.isfinite(self._t_near_min) else t_s
+                self._rep_bottom = self._min
+                self._peak, self._t_peak = value, t_s
+                self._top_hist = [(t_s, value)]
+                ev.append(RepEvent("started", t_s, self._times(math.nan)))
+            return ev
+        if self.phase in (Phase.UP, Phase.TOP):
+            self._top_hist.append((t_s, value))
+            if value > self._peak:
+                self._peak, self._t_peak = value, t_s
+            if value >= self._peak - s.top_band_deg:
+                self.phase = Phase.TOP
+            if value <= self._peak - s.fall_deg:
+                self._lock = self._lockout_window()
+                self.phase = Phase.DOWN
+                self._down_min, self._t_down_min = value, t_s
+                self._top_hist = []
+                ev.append(RepEvent("top_left", t_s, self._times(math.nan)))
+            return ev
+        # DOWN: the rep ends back at the bottom, or where the next drive starts (touch-and-go).
+        if value < self._down_min:
+            self._down_min, self._t_down_min = value, t_s
+        back_down = value <= self._rep_bottom + s.bottom_band_deg
+        next_drive = value >= self._down_min + s.rise_deg
+        if back_down or next_drive:
+            end = t_s if back_down else self._t_down_min
+            times = self._times(end)
+            if end - times.start_s >= s.min_rep_s:
+                ev.append(RepEvent("ended", t_s, times))
+            self._begin_bottom(value, t_s, restart_from=(self._down_min, self._t_down_min) if next_drive else None)
+            if next_drive:
+                ev.extend(self.update(t_s, value))
+        return ev
+
+    def finish(self, t_s: float) -> list[RepEvent]:
+        """End of stream: a rep that already left the top ends here; one still at the top is dropped."""
+        if self.phase == Phase.DOWN:
+            times = self._times(t_s)
+            self.phase = Phase.BOTTOM
+            return [RepEvent("ended", t_s, times)]
+        return []
+
+    def _begin_bottom(self, value: float, t_s: float, restart_from: tuple[float, float] | None) -> None:
+        self.phase = Phase.BOTTOM
+        if restart_from is not None:
+            self._min, self._t_near_min = restart_from
+        else:
+            self._min, self._t_near_min = value, t_s
+
+    def _lockout_window(self) -> tuple[float, float]:
+        band = self._peak - self.s.top_band_deg
+        # Contiguous span around the peak sample that stays within the band.
+        ts = [t for t, _ in self._top_hist]
+        i_peak = ts.index(self._t_peak)
+        i0 = i_peak
+        while i0 > 0 and self._top_hist[i0 - 1][1] >= band:
+            i0 -= 1
+        i1 = i_peak
+        while i1 + 1 < len(self._top_hist) and self._top_hist[i1 + 1][1] >= band:
+            i1 += 1
+        return self._top_hist[i0][0], self._top_hist[i1][0]
+
+    def _times(self, end_s: float) -> RepTimes:
+        return RepTimes(self._start_s, self._lock[0], self._lock[1], end_s, self._peak, self._rep_bottom)

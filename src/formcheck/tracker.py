@@ -1,0 +1,153 @@
+"""The causal heart of formcheck: one pose frame in, the state of the set out. Clip, live and batch all drive it.
+
+pose -> side/facing vote -> calibrated features -> smoothing -> rep segmentation -> rules at the moment the hips
+leave the top. Nothing looks ahead, so live coaching and the annotated video show exactly the same thing, and the
+offline report is the same data the live report would be.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from .config import Profile
+from .geometry import features, head_right_score, side_score
+from .reps import RepEvent, RepSegmenter
+from .rules import judge_rep
+from .rules.hip_thrust import RepWindow
+from .smoothing import SignalCleaner
+from .types import Finding, FrameFeatures, PoseFrame, Rep
+
+SIDE_LOCK_FRAMES = 15      # detected frames before the side/facing vote is frozen
+BASELINE_S = 0.4           # frames before the rep start used as the resting reference (heel)
+HISTORY_S = 3.0            # how much recent history is kept to find that baseline
+
+
+@dataclass
+class FrameState:
+    """What the overlay and the live loop need about one frame."""
+
+    t_s: float
+    pose: PoseFrame
+    feat: FrameFeatures
+    smooth: dict[str, float]          # smoothed angles for display: knee_deg, hip_deg, neck_ext_deg, torso_deg
+    phase: str
+    reps_done: int                    # reps whose top has been judged
+    side: str
+    head_right: bool
+    active: tuple[Finding, ...]       # failing findings shown now (the last judged rep's, until the next rep)
+    events: list[str] = field(default_factory=list)   # "started", "judged", "ended" this frame
+    new_findings: tuple[Finding, ...] = ()            # failing findings judged on this very frame (voice cues)
+
+
+class SetTracker:
+    """Feed PoseFrames in time order with `update`; call `finish` at the end of the clip or stream."""
+
+    DISPLAY = ("knee_deg", "hip_deg", "neck_ext_deg", "torso_deg")
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        sm = profile.smoothing
+        self._drive = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
+        self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta) for k in self.DISPLAY}
+        self.segmenter = RepSegmenter(profile.reps)
+        self._side_votes = 0.0
+        self._head_votes = 0.0
+        self._n_detected = 0
+        self.n_frames = 0
+        self._history: deque[FrameFeatures] = deque()
+        self._rep_frames: list[FrameFeatures] | None = None
+        self._pending: dict | None = None            # judged rep waiting for its end
+        self.reps: list[Rep] = []
+        self._active: tuple[Finding, ...] = ()
+        self._last_t = 0.0
+
+    # -- side and facing ---------------------------------------------------------------------------------------
+    @property
+    def side(self) -> str:
+        return "left" if self._side_votes >= 0 else "right"
+
+    @property
+    def head_right(self) -> bool:
+        return self._head_votes >= 0
+
+    @property
+    def detection_rate(self) -> float:
+        return self._n_detected / self.n_frames if self.n_frames else 0.0
+
+    def _vote(self, pose: PoseFrame) -> None:
+        if pose.detected and self._n_detected < SIDE_LOCK_FRAMES:
+            self._side_votes += side_score(pose)
+            self._head_votes += head_right_score(pose)
+
+    # -- per frame ---------------------------------------------------------------------------------------------
+    def update(self, pose: PoseFrame) -> FrameState:
+        self.n_frames += 1
+        self._vote(pose)
+        if pose.detected:
+            self._n_detected += 1
+        t = pose.t_s
+        self._last_t = t
+        feat = features(pose, self.side, self.head_right, self.profile.pose.min_visibility, self.profile.calibration)
+        smooth = {k: c(t, getattr(feat, k)) for k, c in self._disp.items()}
+        drive = self._drive(t, feat.torso_deg)
+
+        self._history.append(feat)
+        while self._history and self._history[0].t_s < t - HISTORY_S:
+            self._history.popleft()
+        if self._rep_frames is not None:
+            self._rep_frames.append(feat)
+
+        events: list[str] = []
+        new: tuple[Finding, ...] = ()
+        for ev in self.segmenter.update(t, drive):
+            events.append(ev.kind)
+            new += self._on_event(ev)
+        return FrameState(t, pose, feat, smooth, self.segmenter.phase.value, len(self.reps) + (self._pending is not None),
+                          self.side, self.head_right, self._active, events, new)
+
+    def _on_event(self, ev: RepEvent) -> tuple[Finding, ...]:
+        if ev.kind == "started":
+            if self._pending is not None:    # previous rep never returned to the bottom: close it at this start
+                self._close_pending(ev.rep.start_s)
+            self._rep_frames = [f for f in self._history if f.t_s >= ev.rep.start_s - BASELINE_S]
+            self._active = ()
+            return ()
+        if ev.kind == "top_left":
+            frames = self._rep_frames or list(self._history)
+            win = RepWindow(frames, ev.rep.start_s, ev.rep.lockout_start_s, ev.rep.lockout_end_s)
+            metrics, findings = judge_rep(win, self.profile)
+            self._pending = {"times": ev.rep, "metrics": metrics, "findings": findings}
+            self._rep_frames = None
+            self._active = tuple(f for f in findings if f.verdict == "fail")
+            return self._active
+        if ev.kind == "ended" and self._pending is not None:
+            self._close_pending(ev.rep.end_s)
+        return ()
+
+    def _close_pending(self, end_s: float) -> None:
+        p = self._pending
+        self._pending = None
+        rt = p["times"]
+        m = {k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else None) for k, v in p["metrics"].items()}
+        down_s = end_s - rt.lockout_end_s
+        m["down_s"] = round(down_s, 3)
+        self.reps.append(Rep(
+            index=len(self.reps) + 1, start_s=round(rt.start_s, 3), lockout_start_s=round(rt.lockout_start_s, 3),
+            lockout_end_s=round(rt.lockout_end_s, 3), end_s=round(end_s, 3), hold_s=m.get("hold_s") or 0.0,
+            up_s=round(rt.lockout_start_s - rt.start_s, 3), down_s=round(down_s, 3), metrics=m,
+            findings=p["findings"]))
+
+    def finish(self) -> list[Rep]:
+        """End of stream: close a rep that already left the top; a rep cut off before its top is dropped."""
+        for ev in self.segmenter.finish(self._last_t):
+            self._on_event(ev)
+        if self._pending is not None:
+            self._close_pending(self._last_t)
+        return self.reps
+
+    def reset(self) -> None:
+        """Start a new set (live 'r' key): count from zero, keep the side vote."""
+        sv, hv, nd = self._side_votes, self._head_votes, self._n_detected
+        self.__init__(self.profile)
+        self._side_votes, self._head_votes, self._n_detected = sv, hv, nd

@@ -1,0 +1,142 @@
+"""Plain data passed between stages. Frozen where it is a result; NumPy arrays carry documented shapes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from typing import Literal
+
+import numpy as np
+
+from .skeleton import N_LANDMARKS
+
+SCHEMA_VERSION = "1.0"
+
+Verdict = Literal["pass", "fail", "not_judged"]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a clip, after rotation (width/height as displayed)."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    n_frames: int          # container estimate; 0 when unknown (live)
+    duration_s: float      # container estimate; 0 when unknown
+    rotation_deg: int = 0  # clockwise rotation applied to the coded frames to show them upright
+    codec: str = ""
+
+
+@dataclass
+class PoseFrame:
+    """One frame's pose. xy_px: (33, 2) image pixels of the upright frame; visibility: (33,) in [0, 1].
+
+    A frame with no person found has ``detected=False`` and NaN arrays.
+    """
+
+    t_s: float
+    xy_px: np.ndarray
+    visibility: np.ndarray
+    detected: bool
+
+    def __post_init__(self) -> None:
+        if self.xy_px.shape != (N_LANDMARKS, 2):
+            raise ValueError(f"PoseFrame.xy_px: expected shape (33, 2), got {self.xy_px.shape}")
+        if self.visibility.shape != (N_LANDMARKS,):
+            raise ValueError(f"PoseFrame.visibility: expected shape (33,), got {self.visibility.shape}")
+
+    @classmethod
+    def missing(cls, t_s: float) -> "PoseFrame":
+        return cls(t_s, np.full((N_LANDMARKS, 2), np.nan), np.zeros(N_LANDMARKS), False)
+
+
+@dataclass
+class FrameFeatures:
+    """Per-frame measurements of the side facing the camera, in the canonical frame (head right, y up), with the
+    profile's calibration applied. NaN = not measurable (landmark hidden).
+
+    Angles in degrees: knee (hip-knee-ankle), hip (shoulder-hip-knee, > 180 = hips above the shoulder-knee line),
+    shin (shin against vertical, + = ankle ahead of the knee: feet forward), torso (shoulder-hip line against
+    horizontal, + = hips above shoulders; the rep drive signal), neck_ext (head against the torso, + = thrown back).
+    """
+
+    t_s: float
+    detected: bool
+    side: str = ""
+    knee_deg: float = float("nan")
+    hip_deg: float = float("nan")
+    shin_deg: float = float("nan")
+    torso_deg: float = float("nan")
+    neck_ext_deg: float = float("nan")
+    shoulder_x_px: float = float("nan")   # canonical x of the shoulder (along the bench)
+    heel_rise_px: float = float("nan")    # heel above toe, y up
+    torso_len_px: float = float("nan")
+    shin_len_px: float = float("nan")
+    knee_split: float = float("nan")      # near-far knee distance / torso length (side view ~0.1)
+    hip_split: float = float("nan")       # near-far hip distance / torso length
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on one rep."""
+
+    rule_id: str
+    verdict: Verdict
+    value: float | None
+    unit: str
+    expected: str           # human-readable range, e.g. "75-105"
+    t_s: float              # when in the clip the verdict applies (lockout middle, or the worst moment)
+    cue: str                # plain words for the lifter ("" on pass)
+    reason: str = ""        # why not judged
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One segmented rep. Times in seconds from the clip start."""
+
+    index: int              # 1-based, as a lifter counts
+    start_s: float
+    lockout_start_s: float
+    lockout_end_s: float
+    end_s: float
+    hold_s: float
+    up_s: float
+    down_s: float
+    metrics: dict[str, float | None]
+    findings: tuple[Finding, ...]
+    complete: bool = True   # False when the clip (or stream) ended mid-rep
+
+    def finding(self, rule_id: str) -> Finding | None:
+        return next((f for f in self.findings if f.rule_id == rule_id), None)
+
+    @property
+    def faults(self) -> list[str]:
+        return [f.rule_id for f in self.findings if f.verdict == "fail"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The whole result of a clip or a live set: the same data as report.json."""
+
+    video: VideoInfo
+    reps: tuple[Rep, ...]
+    n_frames: int
+    detection_rate: float
+    side: str                # body side facing the camera: "left" / "right"
+    facing: str              # where the head is in the frame: "left" / "right"
+    profile: str
+    model: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.reps)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["n_reps"] = self.n_reps
+        for r, rd in zip(self.reps, d["reps"]):
+            rd["faults"] = r.faults
+        return d
