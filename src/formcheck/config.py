@@ -7,10 +7,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .errors import FormcheckError
 from .reps import RepSettings
 
 
-class ProfileError(ValueError):
+class ProfileError(FormcheckError, ValueError):
     """The profile file is missing, not TOML, or has unknown / mistyped keys."""
 
 
@@ -27,7 +28,7 @@ class Calibration:
     head_neutral_deg: float = 69.5
     heel_drift_cm: float = 1.4
     shin_length_m: float = 0.43
-    hold_lag_s: float = 0.2
+    hold_lag_s: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class SmoothingSettings:
 class Reliability:
     min_frac_valid: float = 0.6
     max_knee_split_torso: float = 0.5
-    max_hip_split_torso: float = 0.12
+    max_hip_split_torso: float = 0.45
     max_lockout_iqr_deg: float = 6.0
 
 

@@ -109,15 +109,14 @@ def judge_rep(win: RepWindow, profile: Profile) -> tuple[dict[str, float], tuple
     thr, rel = profile.thresholds, profile.reliability
     t_mid = 0.5 * (win.lockout_start_s + win.lockout_end_s)
 
-    hips_hidden = math.isfinite(m["hip_split"]) and m["hip_split"] > rel.max_hip_split_torso
     legs_split = math.isfinite(m["knee_split"]) and m["knee_split"] > rel.max_knee_split_torso
+    # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
+    hips_hidden = legs_split or (math.isfinite(m["hip_split"]) and m["hip_split"] > rel.max_hip_split_torso)
 
     def blocked(metric: str, needs_legs: bool, needs_hips: bool) -> str:
-        if needs_hips and hips_hidden:
-            return (f"hips hidden or misplaced (near and far hip {m['hip_split']:.2f} torso lengths apart; "
-                    f"a plate or the bar may cover them)")
-        if needs_legs and legs_split:
-            return f"the model confused the legs (near and far knee {m['knee_split']:.2f} torso lengths apart)"
+        if (needs_hips or needs_legs) and hips_hidden:
+            return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
+                    f"{m['knee_split']:.2f}, hips {m['hip_split']:.2f} torso lengths apart; a plate may cover them)")
         valid = m.get(f"{metric}_valid", 1.0)
         if valid < rel.min_frac_valid:
             return f"landmarks hidden in {100 * (1 - valid):.0f}% of the hold"

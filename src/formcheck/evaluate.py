@@ -1,0 +1,222 @@
+"""`formcheck eval DIR`: score the checker against clips with NAME.truth.json beside them.
+
+Scoring rules (so the numbers mean the same thing every run):
+- A detected rep matches the labelled rep it overlaps most in time (start..end), one-to-one, greedily by overlap.
+- Per rule, on matched reps: fail & labelled = TP, fail & not labelled = FP, pass & labelled = FN. A finding of
+  "fail" on an unmatched detected rep is an FP; a labelled fault on an unmatched labelled rep is an FN.
+- "not_judged" counts separately, neither right nor wrong, EXCEPT where the label says the hips are hidden
+  (barbell with plates of radius >= 0.2 m, i.e. 45 cm plates, which cover the hip joint from the side): there a
+  "pass" of a rule that needs the hips is counted as `pass_hidden`, an error, because the checker cannot know.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .rules.hip_thrust import RULE_IDS
+
+HIDDEN_PLATE_RADIUS_M = 0.2
+#: rules whose metric needs the hip joint (everything but the hold time, which comes from the drive signal)
+NEEDS_HIPS = tuple(r for r in RULE_IDS if r != "no_pause")
+ANGLES = (("knee_deg", "knee_deg_at_lockout"), ("hip_deg", "hip_deg_at_lockout"), ("neck_ext_deg", "neck_ext_deg"))
+
+
+def _analyse_one(args: tuple[str, str | None, str | None]) -> dict:
+    """Run the real pipeline on one clip (no video, no html) and return its report dict or the error."""
+    clip, profile, model = args
+    from .analysis import analyze
+    from .errors import FormcheckError
+
+    with tempfile.TemporaryDirectory(prefix="formcheck-eval-") as tmp:
+        try:
+            res = analyze(clip, tmp, profile=profile, model=model, video=False, html=False)
+            return {"ok": True, "report": res.to_dict()}
+        except FormcheckError as e:
+            return {"ok": False, "error": str(e)}
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def match_reps(detected: list[dict], truth: list[dict]) -> list[tuple[int, int]]:
+    """(detected index, truth index) pairs, one-to-one, greedy by time overlap (> 0)."""
+    cand = sorted(((_overlap(d["start_s"], d["end_s"], t["start_s"], t["end_s"]), i, j)
+                   for i, d in enumerate(detected) for j, t in enumerate(truth)), reverse=True)
+    used_d, used_t, pairs = set(), set(), []
+    for ov, i, j in cand:
+        if ov <= 0 or i in used_d or j in used_t:
+            continue
+        used_d.add(i)
+        used_t.add(j)
+        pairs.append((i, j))
+    return sorted(pairs)
+
+
+def score_clip(report: dict | None, truth: dict, error: str = "") -> dict:
+    """Per-clip tallies (raw counts and error lists), merged later by `aggregate`."""
+    t_reps = truth["reps"]
+    hidden = (truth.get("load", {}).get("type") == "barbell"
+              and (truth["load"].get("plate_radius_m") or 0) >= HIDDEN_PLATE_RADIUS_M)
+    out = {"name": truth["name"], "n_truth": len(t_reps), "error": error, "hips_hidden": hidden,
+           "rules": {r: {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "not_judged": 0, "pass_hidden": 0} for r in RULE_IDS},
+           "angle_err": {a: [] for a, _ in ANGLES}, "timing_err_s": [], "hold_err_s": [], "mismatches": []}
+    det = (report or {}).get("reps", [])
+    out["n_detected"] = len(det)
+    out["detection_rate"] = (report or {}).get("detection_rate", 0.0)
+    pairs = match_reps(det, t_reps)
+    md = {i for i, _ in pairs}
+    mt = {j for _, j in pairs}
+    for i, j in pairs:
+        d, t = det[i], t_reps[j]
+        labelled = set(t["faults"])
+        for f in d["findings"]:
+            r = f["rule_id"]
+            c = out["rules"][r]
+            if f["verdict"] == "not_judged":
+                c["not_judged"] += 1
+                continue
+            if hidden and r in NEEDS_HIPS and f["verdict"] == "pass":
+                c["pass_hidden"] += 1
+                out["mismatches"].append(f"rep {j + 1}: {r} passed though the hips are hidden")
+                continue
+            if f["verdict"] == "fail":
+                c["tp" if r in labelled else "fp"] += 1
+                if r not in labelled:
+                    out["mismatches"].append(f"rep {j + 1}: false {r} ({f['value']} {f['unit']})")
+            else:
+                c["fn" if r in labelled else "tn"] += 1
+                if r in labelled:
+                    out["mismatches"].append(f"rep {j + 1}: missed {r} ({f['value']} {f['unit']})")
+        tr = t["truth"]
+        for key, tkey in ANGLES:
+            v = d["metrics"].get(key)
+            rule = {"knee_deg": "feet_too_far", "hip_deg": "partial_lockout", "neck_ext_deg": "head_back"}[key]
+            judged = any(f["rule_id"] == rule and f["verdict"] != "not_judged" for f in d["findings"])
+            if v is not None and judged and tr.get(tkey) is not None:
+                out["angle_err"][key].append(float(v) - float(tr[tkey]))
+        out["timing_err_s"] += [d["lockout_start_s"] - t["lockout_start_s"], d["lockout_end_s"] - t["lockout_end_s"]]
+        out["hold_err_s"].append(d["hold_s"] - tr["hold_s"])
+    for i, d in enumerate(det):
+        if i not in md:
+            for f in d["findings"]:
+                if f["verdict"] == "fail":
+                    out["rules"][f["rule_id"]]["fp"] += 1
+                    out["mismatches"].append(f"unmatched detected rep at {d['start_s']}s: false {f['rule_id']}")
+    for j, t in enumerate(t_reps):
+        if j not in mt:
+            for r in t["faults"]:
+                out["rules"][r]["fn"] += 1
+            out["mismatches"].append(f"labelled rep {j + 1} not found")
+    return out
+
+
+def _stats(errs: list[float]) -> dict:
+    if not errs:
+        return {"n": 0, "median_abs": None, "p90_abs": None, "bias": None}
+    a = np.abs(np.asarray(errs))
+    return {"n": len(errs), "median_abs": round(float(np.median(a)), 2), "p90_abs": round(float(np.percentile(a, 90)), 2),
+            "bias": round(float(np.mean(errs)), 2)}
+
+
+def aggregate(clips: list[dict]) -> dict:
+    rules = {}
+    for r in RULE_IDS:
+        c = {k: sum(cl["rules"][r][k] for cl in clips) for k in ("tp", "fp", "fn", "tn", "not_judged", "pass_hidden")}
+        c["precision"] = round(c["tp"] / (c["tp"] + c["fp"]), 4) if c["tp"] + c["fp"] else 1.0
+        c["recall"] = round(c["tp"] / (c["tp"] + c["fn"]), 4) if c["tp"] + c["fn"] else 1.0
+        rules[r] = c
+    count_err = [abs(cl["n_detected"] - cl["n_truth"]) for cl in clips]
+    return {
+        "n_clips": len(clips),
+        "n_reps_truth": sum(cl["n_truth"] for cl in clips),
+        "rules": rules,
+        "rep_count": {"exact": sum(e == 0 for e in count_err), "clips": len(clips),
+                      "mean_abs_error": round(float(np.mean(count_err)), 3) if clips else 0.0},
+        "lockout_timing_s": _stats(sum((cl["timing_err_s"] for cl in clips), [])),
+        "hold_s": _stats(sum((cl["hold_err_s"] for cl in clips), [])),
+        "angles_deg": {k: _stats(sum((cl["angle_err"][k] for cl in clips), [])) for k, _ in ANGLES},
+        "clips": [{"name": cl["name"], "reps": cl["n_detected"], "reps_truth": cl["n_truth"],
+                   "detection_rate": cl["detection_rate"], "hips_hidden": cl["hips_hidden"], "error": cl["error"],
+                   "mismatches": cl["mismatches"]} for cl in clips],
+    }
+
+
+def evaluate(folder: str | Path, profile: str | None = None, model: str | None = None, jobs: int = 1) -> dict:
+    """Analyse every labelled clip in `folder` and score it. Returns the metrics dict written by --json."""
+    folder = Path(folder)
+    truths = sorted(folder.glob("*.truth.json"))
+    items = []
+    for tp in truths:
+        truth = json.loads(tp.read_text())
+        clip = tp.with_name(truth.get("files", {}).get("video") or tp.name.replace(".truth.json", ".mp4"))
+        items.append((truth, str(clip)))
+    args = [(clip, profile, model) for _, clip in items]
+    if jobs > 1:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
+            results = list(ex.map(_analyse_one, args))
+    else:
+        results = [_analyse_one(a) for a in args]
+    clips = [score_clip(r.get("report"), truth, r.get("error", "")) for (truth, _), r in zip(items, results)]
+    return aggregate(clips)
+
+
+def markdown(m: dict) -> str:
+    """The README table."""
+    rows = ["| rule | TP | FP | FN | precision | recall | not judged | passed though hidden |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r, c in m["rules"].items():
+        rows.append(f"| {r} | {c['tp']} | {c['fp']} | {c['fn']} | {100 * c['precision']:.0f}% | "
+                    f"{100 * c['recall']:.0f}% | {c['not_judged']} | {c['pass_hidden']} |")
+    rc = m["rep_count"]
+    lines = ["\n".join(rows), "",
+             f"Rep count: exact on {rc['exact']}/{rc['clips']} clips, mean absolute error {rc['mean_abs_error']} reps "
+             f"({m['n_reps_truth']} labelled reps).", "",
+             "| measure (matched reps) | n | median abs error | p90 abs error | bias |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for k, s in m["angles_deg"].items():
+        lines.append(f"| {k} at lockout (deg) | {s['n']} | {s['median_abs']} | {s['p90_abs']} | {s['bias']} |")
+    for k, label in (("lockout_timing_s", "lockout start/end (s)"), ("hold_s", "hold time (s)")):
+        s = m[k]
+        lines.append(f"| {label} | {s['n']} | {s['median_abs']} | {s['p90_abs']} | {s['bias']} |")
+    lines += ["", "| clip | reps / labelled | pose detected | notes |", "| --- | ---: | ---: | --- |"]
+    for c in m["clips"]:
+        note = c["error"] or "; ".join(c["mismatches"]) or ("hips hidden: hip rules not judged" if c["hips_hidden"] else "all correct")
+        lines.append(f"| {c['name']} | {c['reps']} / {c['reps_truth']} | {100 * c['detection_rate']:.0f}% | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def _atomic_write(path: str | Path, text: str) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, p)
+
+
+def main(a) -> int:
+    from .errors import InputError
+
+    folder = Path(a.dir)
+    if not folder.is_dir() or not any(folder.glob("*.truth.json")):
+        raise InputError(f"{folder}: no NAME.truth.json files found; point eval at a folder of labelled clips")
+    m = evaluate(folder, a.profile, a.model, max(1, a.jobs))
+    md = markdown(m)
+    print(md)
+    if a.json:
+        _atomic_write(a.json, json.dumps(m, indent=1) + "\n")
+    if a.markdown:
+        _atomic_write(a.markdown, md)
+    failed = [c["name"] for c in m["clips"] if c["error"]]
+    if failed:
+        print(f"formcheck: {len(failed)} clip(s) could not be analysed: {', '.join(failed)}", file=sys.stderr)
+    return 0

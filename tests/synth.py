@@ -1,0 +1,105 @@
+"""Synthetic side-view pose sequences built from angles, so core tests read like tables (no video, no model).
+
+`pose_at(...)` places the near-side joints in the canonical frame (head right, y up) from the same angle
+definitions geometry.py measures, then converts to image pixels; the far side sits a few pixels behind with lower
+visibility, as in a real side view.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from formcheck.config import Calibration
+from formcheck.skeleton import SIDE_JOINTS, LM
+from formcheck.types import PoseFrame
+
+CAL = Calibration()
+TORSO_PX, THIGH_PX, SHIN_PX, NECK_PX, HEAD_PX, FOOT_PX = 150.0, 130.0, 130.0, 45.0, 25.0, 60.0
+
+
+def _dir(deg: float) -> np.ndarray:
+    return np.array([math.cos(math.radians(deg)), math.sin(math.radians(deg))])
+
+
+def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 90.0, neck_ext_deg: float = -25.0,
+            heel_lift_px: float = 0.0, shoulder_dx_px: float = 0.0, head_right: bool = True, near: str = "left",
+            knee_split_px: float = 4.0, width: int = 640, height: int = 480) -> PoseFrame:
+    """One PoseFrame whose *calibrated* measurements are the given angles (so thresholds read as anatomy)."""
+    raw_hip = hip_deg - CAL.hip_offset_deg
+    raw_knee = knee_deg - CAL.knee_offset_deg
+    raw_head = CAL.head_neutral_deg - neck_ext_deg
+    hip = np.array([0.0, 0.0])
+    torso_dir = -torso_deg
+    sh = hip + TORSO_PX * _dir(torso_dir) + np.array([shoulder_dx_px, 0.0])
+    thigh_dir = torso_dir + raw_hip
+    knee = hip + THIGH_PX * _dir(thigh_dir)
+    shin_dir = (thigh_dir + 180.0) - raw_knee
+    ankle = knee + SHIN_PX * _dir(shin_dir)
+    ear = sh + NECK_PX * _dir(torso_dir)
+    eye = ear + HEAD_PX * _dir(torso_dir + raw_head)
+    heel = ankle + np.array([8.0, -12.0])
+    toe = ankle + np.array([-FOOT_PX, -14.0])
+    # calibrated heel lift adds the model's drift back: a rise of heel_lift_px above the rest pose
+    heel = heel + np.array([0.0, heel_lift_px])
+    pts = {"shoulder": sh, "hip": hip, "knee": knee, "ankle": ankle, "ear": ear, "eye": eye, "heel": heel,
+           "toe": toe, "elbow": sh + np.array([-40.0, 30.0]), "wrist": sh + np.array([-80.0, 40.0])}
+    xy = np.zeros((33, 2))
+    vis = np.full(33, 0.9)
+    far = "right" if near == "left" else "left"
+    for side, off, v in ((near, 0.0, 0.99), (far, 3.0, 0.6)):
+        for role, p in pts.items():
+            q = p + np.array([off, off])
+            if role == "knee" and side == far:
+                q = p + np.array([knee_split_px, 0.0])
+            xy[SIDE_JOINTS[side][role]] = q
+            vis[SIDE_JOINTS[side][role]] = v
+    xy[LM.NOSE] = eye + 10 * _dir(torso_dir + raw_head)
+    # canonical -> image: y down, mirrored when the head is on the left; centre in the frame
+    img = xy.copy()
+    img[:, 1] = -img[:, 1]
+    if not head_right:
+        img[:, 0] = -img[:, 0]
+    img += np.array([width / 2, height / 2])
+    return PoseFrame(t_s, img, vis, True)
+
+
+def rep_profile(t_s: np.ndarray, reps: list[dict], fps: float) -> list[PoseFrame]:
+    """A set of reps. Each rep dict: top_torso_deg, top_hip_deg, knee_deg, neck_ext_deg, hold_s, heel_lift_px,
+    shoulder_dx_px (at the top), plus optional overrides; bottom is torso -26 deg, hip 125 deg.
+    Timeline per rep: 0.8 s rest, 0.9 s up, hold, 0.9 s down."""
+    frames = []
+    t = 0.0
+    dt = 1.0 / fps
+    segs = []
+    for r in reps:
+        segs.append((t, r))
+        t += 0.8 + 0.9 + r.get("hold_s", 1.2) + 0.9
+    total = t + 0.8
+    n = int(total * fps)
+    for i in range(n):
+        ti = i * dt
+        s, rep = 0.0, reps[0]
+        for t0, r in segs:
+            a = ti - t0 - 0.8
+            up, hold = 0.9, r.get("hold_s", 1.2)
+            if 0 <= a < up:
+                s, rep = 0.5 - 0.5 * math.cos(math.pi * a / up), r
+            elif up <= a < up + hold:
+                s, rep = 1.0, r
+            elif up + hold <= a < up + hold + 0.9:
+                s, rep = 0.5 + 0.5 * math.cos(math.pi * (a - up - hold) / 0.9), r
+            if s > 0:
+                break
+        frames.append(pose_at(
+            ti,
+            torso_deg=-26 + s * (rep.get("top_torso_deg", 5.0) + 26),
+            hip_deg=125 + s * (rep.get("top_hip_deg", 178.0) - 125),
+            knee_deg=78 + s * (rep.get("knee_deg", 90.0) - 78),
+            neck_ext_deg=-25 + s * (rep.get("neck_ext_deg", -25.0) + 25),
+            heel_lift_px=s * rep.get("heel_lift_px", 0.0),
+            shoulder_dx_px=s * rep.get("shoulder_dx_px", 0.0),
+            knee_split_px=rep.get("knee_split_px", 4.0),
+            head_right=rep.get("head_right", True),
+        ))
+    return frames
