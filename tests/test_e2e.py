@@ -64,3 +64,22 @@ def test_phone_clip_with_rotation_comes_out_upright(tmp_path):
         first = next(iter(v))
         assert first.image.shape == (1280, 720, 3)
         assert v.info.fps == pytest.approx(60.0)
+
+
+def test_variable_frame_rate_keeps_container_timestamps(tmp_path):
+    """Timestamps come from the container, not index/fps: a clip with irregular frame spacing keeps them."""
+    import numpy as np
+
+    from formcheck.sources import VideoFile
+    from formcheck.video_out import H264Writer
+
+    times = np.cumsum([0.0] + [1 / 30 if i % 3 else 1 / 12 for i in range(40)])
+    f = tmp_path / "vfr.mp4"
+    w = H264Writer(f, 160, 120, 30.0)
+    for t in times:
+        w.write(np.full((120, 160, 3), 90, np.uint8), float(t))
+    w.close()
+    with VideoFile(f) as v:
+        got = [fr.t_s for fr in v]
+    assert len(got) == len(times)
+    assert np.allclose(got, times, atol=2e-3)

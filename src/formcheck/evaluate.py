@@ -42,6 +42,18 @@ def _analyse_one(args: tuple[str, str | None, str | None]) -> dict:
             return {"ok": False, "error": str(e)}
 
 
+def _margin(f: dict) -> float | None:
+    """How far a value sits from its threshold, in the rule's unit (positive = on the side of its verdict)."""
+    try:
+        op, thr = f["expected"].split()
+        v = float(f["value"])
+        thr = float(thr)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    inside = thr - v if op == "<=" else v - thr
+    return round(inside if f["verdict"] == "pass" else -inside, 3)
+
+
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
@@ -67,6 +79,7 @@ def score_clip(report: dict | None, truth: dict, error: str = "") -> dict:
               and (truth["load"].get("plate_radius_m") or 0) >= HIDDEN_PLATE_RADIUS_M)
     out = {"name": truth["name"], "n_truth": len(t_reps), "error": error, "hips_hidden": hidden,
            "rules": {r: {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "not_judged": 0, "pass_hidden": 0} for r in RULE_IDS},
+           "margins": {r: {"fail": [], "pass": []} for r in RULE_IDS},
            "angle_err": {a: [] for a, _ in ANGLES}, "timing_err_s": [], "hold_err_s": [], "mismatches": []}
     det = (report or {}).get("reps", [])
     out["n_detected"] = len(det)
@@ -87,6 +100,9 @@ def score_clip(report: dict | None, truth: dict, error: str = "") -> dict:
                 c["pass_hidden"] += 1
                 out["mismatches"].append(f"rep {j + 1}: {r} passed though the hips are hidden")
                 continue
+            mg = _margin(f)
+            if mg is not None and (f["verdict"] == "fail") == (r in labelled):
+                out["margins"][r][f["verdict"]].append(mg)
             if f["verdict"] == "fail":
                 c["tp" if r in labelled else "fp"] += 1
                 if r not in labelled:
@@ -132,6 +148,10 @@ def aggregate(clips: list[dict]) -> dict:
         c = {k: sum(cl["rules"][r][k] for cl in clips) for k in ("tp", "fp", "fn", "tn", "not_judged", "pass_hidden")}
         c["precision"] = round(c["tp"] / (c["tp"] + c["fp"]), 4) if c["tp"] + c["fp"] else 1.0
         c["recall"] = round(c["tp"] / (c["tp"] + c["fn"]), 4) if c["tp"] + c["fn"] else 1.0
+        fails = sum((cl["margins"][r]["fail"] for cl in clips), [])
+        passes = sum((cl["margins"][r]["pass"] for cl in clips), [])
+        c["closest_correct_fail"] = min(fails) if fails else None   # smallest distance past the threshold
+        c["closest_correct_pass"] = min(passes) if passes else None  # smallest distance inside it
         rules[r] = c
     count_err = [abs(cl["n_detected"] - cl["n_truth"]) for cl in clips]
     return {
@@ -172,13 +192,17 @@ def evaluate(folder: str | Path, profile: str | None = None, model: str | None =
 
 def markdown(m: dict) -> str:
     """The README table."""
-    rows = ["| rule | TP | FP | FN | precision | recall | not judged | passed though hidden |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| rule | TP | FP | FN | precision | recall | not judged | passed though hidden | margin: fail / pass |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r, c in m["rules"].items():
+        mf, mp = c.get("closest_correct_fail"), c.get("closest_correct_pass")
         rows.append(f"| {r} | {c['tp']} | {c['fp']} | {c['fn']} | {100 * c['precision']:.0f}% | "
-                    f"{100 * c['recall']:.0f}% | {c['not_judged']} | {c['pass_hidden']} |")
+                    f"{100 * c['recall']:.0f}% | {c['not_judged']} | {c['pass_hidden']} | "
+                    f"{'-' if mf is None else f'{mf:g}'} / {'-' if mp is None else f'{mp:g}'} |")
     rc = m["rep_count"]
     lines = ["\n".join(rows), "",
+             "Margin: how far the closest correctly failed rep lies past the threshold / the closest correctly passed "
+             "rep lies inside it, in the rule's unit (deg, s, torso lengths, cm): small numbers mark fragile rules.", "",
              f"Rep count: exact on {rc['exact']}/{rc['clips']} clips, mean absolute error {rc['mean_abs_error']} reps "
              f"({m['n_reps_truth']} labelled reps).", "",
              "| measure (matched reps) | n | median abs error | p90 abs error | bias |",

@@ -1,0 +1,152 @@
+"""Speed and memory of `formcheck analyze` against the bare pose loop, measured in one run.
+
+(a) bare loop: decode every frame with PyAV and run the same PoseLandmarker (VIDEO mode) on it, nothing else;
+(b) `formcheck analyze` with every output (annotated H.264 video, report.json/html, frames.csv), in a subprocess
+    so its peak RSS is its own.
+Prints fps of both, the ratio b/a (target >= 0.9), and peak RSS of (b) on a 10-second and a 10-minute clip
+(target: 10-minute <= 600 MB and within 10% of the 10-second one). Generated clips live in a temp folder.
+
+    python bench/bench_speed.py                      # 640x480, 1280x720, 10-minute
+    python bench/bench_speed.py --long-minutes 2     # a shorter long clip
+    python bench/bench_speed.py --skip-long
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "sample_videos" / "dev01_clean_bw.mp4"
+
+
+def bare_loop(path: Path) -> tuple[int, float]:
+    """Decode + PoseLandmarker, nothing else. Returns (frames, seconds)."""
+    from formcheck.pose import PoseEstimator
+
+    n = 0
+    t0 = time.perf_counter()
+    with av.open(str(path)) as c, PoseEstimator(max_side_px=100000) as est:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for fr in c.decode(s):
+            est.detect(fr.to_ndarray(format="rgb24"), float(fr.time))
+            n += 1
+    return n, time.perf_counter() - t0
+
+
+def full_analyze(path: Path, out: Path) -> tuple[int, float, float]:
+    """`formcheck analyze` in a child process. Returns (frames, seconds, peak RSS in MB)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-m", "formcheck.cli", "analyze", str(path), "-o", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    err = p.stderr.read().decode()
+    p.stdout.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"analyze failed on {path}: {err.strip()}")
+    import json
+
+    n = json.loads((out / "report.json").read_text())["n_frames"]
+    return n, dt, usage.ru_maxrss / 1024.0
+
+
+def make_720p(src: Path, dst: Path) -> None:
+    """Upscale a sample to 1280x720 (letterboxed) H.264, as a phone would record it."""
+    import cv2
+
+    with av.open(str(src)) as c, av.open(str(dst), "w") as o:
+        s = c.streams.video[0]
+        os_ = o.add_stream("libx264", rate=s.average_rate)
+        os_.width, os_.height, os_.pix_fmt = 1280, 720, "yuv420p"
+        os_.options = {"crf": "20", "preset": "veryfast"}
+        for fr in c.decode(s):
+            img = fr.to_ndarray(format="rgb24")
+            canvas = np.zeros((720, 1280, 3), np.uint8)
+            big = cv2.resize(img, (960, 720), interpolation=cv2.INTER_CUBIC)
+            canvas[:, 160:1120] = big
+            nf = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            nf.pts = fr.pts
+            nf.time_base = fr.time_base
+            for pkt in os_.encode(nf):
+                o.mux(pkt)
+        for pkt in os_.encode():
+            o.mux(pkt)
+
+
+def make_long(src: Path, dst: Path, minutes: float) -> None:
+    """Concatenate the sample with itself by stream copy (no re-encode) up to `minutes`."""
+    with av.open(str(src)) as c0:
+        s0 = c0.streams.video[0]
+        dur_pts = int(s0.duration) if s0.duration else None
+        tb = s0.time_base
+    dur_s = float(dur_pts * tb)
+    loops = int(np.ceil(minutes * 60 / dur_s))
+    with av.open(str(dst), "w") as o:
+        with av.open(str(src)) as c:
+            out_s = o.add_stream_from_template(c.streams.video[0])
+        offset = 0
+        for _ in range(loops):
+            with av.open(str(src)) as c:
+                s = c.streams.video[0]
+                last = 0
+                for pkt in c.demux(s):
+                    if pkt.dts is None:
+                        continue
+                    pkt.pts += offset
+                    pkt.dts += offset
+                    last = max(last, pkt.pts + (pkt.duration or 0))
+                    pkt.stream = out_s
+                    o.mux(pkt)
+                offset = last
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--long-minutes", type=float, default=10.0)
+    ap.add_argument("--skip-long", action="store_true")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of (a) and (b), alternated; the best of each counts "
+                    "(the machine is shared: the best run is the least disturbed one)")
+    a = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores; clip: {CLIP.name}")
+    print(f"best of {a.repeat} alternated runs each")
+    with tempfile.TemporaryDirectory(prefix="formcheck-bench-") as tmp:
+        tmp = Path(tmp)
+        clips = [("640x480", CLIP)]
+        hd = tmp / "clip_720p.mp4"
+        make_720p(CLIP, hd)
+        clips.append(("1280x720", hd))
+        rows = []
+        for label, path in clips:
+            runs_a, runs_b = [], []
+            for _ in range(max(1, a.repeat)):
+                runs_a.append(bare_loop(path))
+                runs_b.append(full_analyze(path, tmp / f"out_{label}"))
+            na, ta = min(runs_a, key=lambda r: r[1])
+            nb, tb, rss = min(runs_b, key=lambda r: r[1])
+            rss = max(r[2] for r in runs_b)
+            fa, fb = na / ta, nb / tb
+            rows.append((label, fa, fb, fb / fa, rss))
+            print(f"{label:9s} (a) bare decode+pose {fa:6.1f} fps | (b) formcheck analyze {fb:6.1f} fps | "
+                  f"b/a = {fb / fa:.2f} | peak RSS (b) {rss:.0f} MB", flush=True)
+        if not a.skip_long:
+            long = tmp / "clip_long.mp4"
+            make_long(CLIP, long, a.long_minutes)
+            nl, tl, rss_long = full_analyze(long, tmp / "out_long")
+            rss_short = rows[0][4]
+            print(f"long clip: {nl} frames ({nl / 30 / 60:.1f} min) at {nl / tl:.1f} fps; peak RSS {rss_long:.0f} MB "
+                  f"vs {rss_short:.0f} MB on the {rows[0][0]} 15-s clip: ratio {rss_long / rss_short:.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
