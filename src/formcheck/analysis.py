@@ -53,7 +53,7 @@ def _encode(writer: H264Writer, q: queue.Queue, err: list) -> None:
 
 
 def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
-            model: str | os.PathLike | None = None, video: bool = True, html: bool = False,
+            model: str | os.PathLike | None = None, video: bool = True, html: bool = True,
             progress: Progress | None = None) -> Analysis:
     """Analyse one clip and write its outputs into `out_dir` (default: next to the clip, `<stem>_formcheck/`).
 
@@ -75,10 +75,9 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
     try:
         result = _run(src, tmp, prof, model, video, progress)
-        with_html = html
-        if with_html:
+        if html:
             from .report_html import write_html
-            write_html(result, tmp)
+            write_html(result, tmp, prof)
         final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
                  if (tmp / name).exists()}
         final["report.json"] = str(out / "report.json")

@@ -10,7 +10,7 @@ import numpy as np
 class H264Writer:
     """Write RGB frames with their timestamps (variable frame rate is kept: pts come from the source)."""
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: float, crf: int = 23, preset: str = "veryfast",
+    def __init__(self, path: str | Path, width: int, height: int, fps: float, crf: int = 23, preset: str = "superfast",
                  threads: int = 0) -> None:
         import av
 
