@@ -25,6 +25,7 @@ import numpy as np
 
 from .config import Profile, ProfileError, load_profile
 from .rules.hip_thrust import CUE_GROUPS, CUES
+from .smoothing import zero_phase
 from .types import Analysis, Finding, Rep, Verdict
 
 REPORT_NAME = "report.html"
@@ -330,7 +331,9 @@ def render_plots(frames: dict[str, np.ndarray], analysis: Analysis, profile: Pro
             raw = frames.get(col)
             if raw is None or not np.isfinite(raw).any():
                 continue
-            smooth = frames.get(col + "_smooth")
+            # The page is offline: a zero-lag curve shows where the joint really was, unlike the causal
+            # (live) smoothing in frames.csv, which trails the movement.
+            smooth = zero_phase(t, raw, cutoff_hz=3.0) if len(t) > 12 else frames.get(col + "_smooth")
             wide, box = _chart(t, raw, smooth, bands[key], analysis.reps, rule_ids, t1, WIDE)
             narrow, nbox = _chart(t, raw, smooth, bands[key], analysis.reps, rule_ids, t1, NARROW)
             out.append(Plot(key, title, caption, wide, box, narrow, nbox, 0.0, t1))
