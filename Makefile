@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_CLIP ?= sample_videos/dev05_head_back.mp4
 
-.PHONY: setup sysdeps demo test test-fast eval bench clean
+.PHONY: setup sysdeps demo test test-fast eval bench bench-live bench-batch clean
 
 $(BIN)/formcheck: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,12 @@ eval: setup
 
 bench: setup
 	$(BIN)/python bench/bench_speed.py
+
+bench-live: setup
+	$(BIN)/python bench/bench_live.py
+
+bench-batch: setup
+	$(BIN)/python bench/bench_batch.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info

@@ -43,7 +43,7 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr():
+def quiet_native_stderr():
     """MediaPipe's C++ side logs set-up chatter straight to fd 2 (no Python switch turns it off): mute it while
     the graph is built and warms up. Python-level errors still raise normally."""
     if os.environ.get("FORMCHECK_DEBUG"):
@@ -83,7 +83,7 @@ class PoseEstimator:
             num_poses=1,
         )
         try:
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 self._lm = vision.PoseLandmarker.create_from_options(opts)
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"pose model {self.model_path} could not be loaded ({e}); pass a MediaPipe "
@@ -104,7 +104,7 @@ class PoseEstimator:
         if self._warm:
             res = self._lm.detect_for_video(img, t_ms)
         else:  # the first call logs graph warnings
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 res = self._lm.detect_for_video(img, t_ms)
             self._warm = True
         if not res.pose_landmarks:

@@ -148,6 +148,6 @@ class SetTracker:
 
     def reset(self) -> None:
         """Start a new set (live 'r' key): count from zero, keep the side vote."""
-        sv, hv, nd = self._side_votes, self._head_votes, self._n_detected
+        kept = (self._side_votes, self._head_votes, self._n_detected, self.n_frames)
         self.__init__(self.profile)
-        self._side_votes, self._head_votes, self._n_detected = sv, hv, nd
+        self._side_votes, self._head_votes, self._n_detected, self.n_frames = kept

@@ -1,0 +1,271 @@
+"""Spoken cues for live coaching: a pure scheduler (what to say, when) and an offline speaker thread.
+
+The scheduler is plain state fed with explicit times, so "one cue at a time, never the same cue back to back,
+drop what went stale" is unit-tested without audio. `Voice` runs it on its own thread so synthesis and playback
+never stall the video loop. Speech is offline: pyttsx3 (espeak-ng) renders a WAV, with the `espeak-ng` program
+as a fallback; a local player (paplay / pw-play / aplay / ffplay) plays it. Without a player the cue is still
+rendered, and the speaker stays busy for the cue's length, so the pacing is the same on a silent machine.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import FormcheckError
+from .rules.hip_thrust import CUES
+
+#: which fault to say first when one rep fails several rules: what loads the spine, then what wastes the rep
+PRIORITY: tuple[str, ...] = ("lumbar_hyperextension", "head_back", "feet_too_far", "feet_too_close",
+                             "partial_lockout", "heel_lift", "rocking", "no_pause")
+
+
+class VoiceError(FormcheckError):
+    """No offline text-to-speech engine is available."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SpokenCue:
+    t_s: float             # when the cue started (scheduler clock)
+    rule_id: str
+    text: str
+    wav: str = ""          # the rendered WAV when kept (wav_dir), else ""
+
+
+class CueScheduler:
+    """Decides which cue to speak and when. Pure: every call takes the current time.
+
+    - one cue at a time: `next_cue` returns nothing while a cue is being spoken (`done` ends it);
+    - no repeats: the same cue is not said again within `repeat_gap_s` of the last time it was said
+      (a fault on every rep is still called on each rep, a cue is never said frame after frame);
+    - nothing stale: a cue waiting longer than `max_wait_s` is dropped (the lifter has moved on);
+    - several faults at once: said in `PRIORITY` order, one after the other.
+    """
+
+    def __init__(self, repeat_gap_s: float = 2.5, max_wait_s: float = 3.0,
+                 cues: dict[str, tuple[str, str]] | None = None) -> None:
+        self.repeat_gap_s = repeat_gap_s
+        self.max_wait_s = max_wait_s
+        self.cues = cues or CUES
+        self._pending: dict[str, float] = {}        # rule_id -> when offered
+        self._last_said: dict[str, float] = {}      # cue text -> when it was last said
+        self._speaking: str | None = None
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking is not None
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        return tuple(sorted(self._pending, key=self._rank))
+
+    @staticmethod
+    def _rank(rule_id: str) -> int:
+        return PRIORITY.index(rule_id) if rule_id in PRIORITY else len(PRIORITY)
+
+    def offer(self, rule_ids: Iterable[str], t_s: float) -> None:
+        """Faults just judged. Offering one already waiting keeps its original time (it does not jump the queue)."""
+        for r in rule_ids:
+            if r in self.cues and r not in self._pending:
+                self._pending[r] = t_s
+
+    def next_cue(self, t_s: float) -> tuple[str, str] | None:
+        """The (rule_id, text) to start speaking now, or None. Marks the speaker busy until `done`."""
+        if self._speaking is not None:
+            return None
+        for r in self.pending:
+            offered = self._pending[r]
+            text = self.cues[r][0]
+            last = self._last_said.get(text)
+            if t_s - offered > self.max_wait_s or (last is not None and t_s - last < self.repeat_gap_s):
+                del self._pending[r]     # stale, or said a moment ago: drop rather than nag
+                continue
+            del self._pending[r]
+            self._speaking = text
+            self._last_said[text] = t_s
+            return r, text
+        return None
+
+    def done(self, t_s: float) -> None:
+        """The current cue finished; the repeat gap counts from its end, so a long cue is not followed by itself."""
+        if self._speaking is not None:
+            self._last_said[self._speaking] = t_s
+        self._speaking = None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def wav_duration_s(path: str | os.PathLike) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+class _Synth:
+    """Text -> WAV file, offline. pyttsx3 (espeak-ng driver) when importable, else the espeak-ng program.
+
+    pyttsx3's engine is not thread-safe and its espeak driver initialises once per process, so one _Synth lives
+    on the speaker thread and is only used there.
+    """
+
+    def __init__(self, rate_wpm: int = 185) -> None:
+        self.engine = None
+        self.name = ""
+        err = ""
+        try:
+            import pyttsx3
+
+            self.engine = pyttsx3.init()
+            self.engine.setProperty("rate", rate_wpm)
+            self.name = "pyttsx3"
+        except Exception as e:  # ImportError, or RuntimeError when libespeak-ng is missing
+            err = f"{type(e).__name__}: {e}"
+        if self.engine is None:
+            exe = shutil.which("espeak-ng") or shutil.which("espeak")
+            if not exe:
+                raise VoiceError(f"--voice needs offline text-to-speech: pip install 'formcheck[voice]' and "
+                                 f"apt-get install espeak-ng (pyttsx3: {err or 'not usable'})")
+            self._exe = exe
+            self._rate = rate_wpm
+            self.name = Path(exe).name
+
+    def to_wav(self, text: str, path: Path) -> None:
+        if self.engine is not None:
+            # pyttsx3's espeak driver prints "Audio saved to ..." on stdout: keep the terminal clean.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.engine.save_to_file(text, str(path))
+                self.engine.runAndWait()
+        else:
+            subprocess.run([self._exe, "-s", str(self._rate), "-w", str(path), text], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        if not path.is_file() or path.stat().st_size <= 44:
+            raise VoiceError(f"text-to-speech ({self.name}) wrote no audio for {text!r}")
+
+
+def _find_player() -> list[str] | None:
+    """A local command that plays a WAV and returns when done, or None (then cues are rendered but silent)."""
+    for cmd in (["paplay"], ["pw-play"], ["aplay", "-q"], ["ffplay", "-nodisp", "-autoexit", "-loglevel", "quiet"]):
+        if shutil.which(cmd[0]):
+            return cmd
+    return None
+
+
+class Voice:
+    """Speaks cues on its own thread. `offer` is cheap and safe to call from the video loop on every frame.
+
+    wav_dir: keep every spoken cue there as NNN_<cue>.wav (a record of what was said; tests check it).
+    play: send the audio to a local player (False renders only, e.g. in tests and on headless machines).
+    """
+
+    def __init__(self, wav_dir: str | os.PathLike | None = None, play: bool = True,
+                 scheduler: CueScheduler | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.scheduler = scheduler or CueScheduler()
+        self.clock = clock
+        self.wav_dir = Path(wav_dir) if wav_dir else None
+        self.player = _find_player() if play else None
+        self.spoken: list[SpokenCue] = []
+        self.errors: list[str] = []
+        self._cv = threading.Condition()
+        self._closing = False
+        self._ready = threading.Event()
+        self._init_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="formcheck-voice", daemon=True)
+        self.engine_name = ""
+
+    def start(self) -> "Voice":
+        """Start the speaker thread; raises VoiceError here (not mid-set) when no TTS engine can run."""
+        if self.wav_dir:
+            self.wav_dir.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+        self._ready.wait(15)
+        if self._init_error is not None:
+            raise self._init_error
+        return self
+
+    def offer(self, rule_ids: Iterable[str]) -> None:
+        ids = list(rule_ids)
+        if not ids:
+            return
+        with self._cv:
+            self.scheduler.offer(ids, self.clock())
+            self._cv.notify()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Let the cue being spoken finish (so the last rep's cue is not cut off), drop the rest, stop."""
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def __enter__(self) -> "Voice":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the speaker thread -------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            synth = _Synth()
+            self.engine_name = synth.name
+        except BaseException as e:
+            self._init_error = (e if isinstance(e, FormcheckError)
+                                else VoiceError(f"text-to-speech failed to start ({e})"))
+            self._ready.set()
+            return
+        self._ready.set()
+        tmp = Path(tempfile.mkdtemp(prefix="formcheck-voice-"))
+        try:
+            while True:
+                with self._cv:
+                    nxt = None
+                    while not self._closing:
+                        nxt = self.scheduler.next_cue(self.clock())
+                        if nxt is not None:
+                            break
+                        self._cv.wait(0.1)
+                    if nxt is None:
+                        return
+                rule_id, text = nxt
+                t0 = self.clock()
+                n = len(self.spoken) + 1
+                path = (self.wav_dir or tmp) / f"{n:03d}_{_slug(text)}.wav"
+                try:
+                    synth.to_wav(text, path)
+                    self.spoken.append(SpokenCue(round(t0, 3), rule_id, text, str(path) if self.wav_dir else ""))
+                    self._play(path)
+                except (FormcheckError, OSError, RuntimeError, subprocess.SubprocessError) as e:
+                    self.errors.append(f"{text}: {e}")
+                finally:
+                    with self._cv:
+                        self.scheduler.done(self.clock())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _play(self, path: Path) -> None:
+        """Play and return when the cue is over: at least its length, whether or not a player made a sound."""
+        length_s = wav_duration_s(path)
+        t0 = time.monotonic()
+        if self.player:
+            try:
+                subprocess.run([*self.player, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=length_s + 3.0, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        rest = length_s - (time.monotonic() - t0)
+        if rest > 0:
+            time.sleep(rest)
