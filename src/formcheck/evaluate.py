@@ -83,6 +83,8 @@ def score_clip(report: dict | None, truth: dict, error: str = "") -> dict:
            "angle_err": {a: [] for a, _ in ANGLES}, "timing_err_s": [], "hold_err_s": [], "mismatches": []}
     det = (report or {}).get("reps", [])
     out["n_detected"] = len(det)
+    out["n_frames"] = (report or {}).get("n_frames", 0)
+    out["faults_by_rep"] = [d.get("faults", []) for d in det]
     out["detection_rate"] = (report or {}).get("detection_rate", 0.0)
     pairs = match_reps(det, t_reps)
     md = {i for i, _ in pairs}
@@ -164,6 +166,7 @@ def aggregate(clips: list[dict]) -> dict:
         "hold_s": _stats(sum((cl["hold_err_s"] for cl in clips), [])),
         "angles_deg": {k: _stats(sum((cl["angle_err"][k] for cl in clips), [])) for k, _ in ANGLES},
         "clips": [{"name": cl["name"], "reps": cl["n_detected"], "reps_truth": cl["n_truth"],
+                   "frames": cl["n_frames"], "faults_by_rep": cl["faults_by_rep"],
                    "detection_rate": cl["detection_rate"], "hips_hidden": cl["hips_hidden"], "error": cl["error"],
                    "mismatches": cl["mismatches"]} for cl in clips],
     }
