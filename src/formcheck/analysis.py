@@ -32,6 +32,16 @@ def default_out_dir(path: str | Path) -> Path:
     return p.with_name(p.stem + "_formcheck")
 
 
+def _warm_import(*modules: str) -> None:
+    import importlib
+
+    for m in modules:
+        try:
+            importlib.import_module(m)
+        except ImportError:  # the real import later reports it
+            return
+
+
 def _pump(it, q: queue.Queue, err: list) -> None:
     try:
         for item in it:
@@ -43,9 +53,12 @@ def _pump(it, q: queue.Queue, err: list) -> None:
 
 
 def _encode(writer: H264Writer, q: queue.Queue, err: list) -> None:
+    """Draw the overlay and encode, off the inference thread (OpenCV and x264 release the GIL)."""
     try:
         while (item := q.get()) is not _END:
-            writer.write(*item)
+            image, st, reps = item
+            overlay.draw(image, st, reps, inplace=True)
+            writer.write(image, st.t_s)
     except BaseException as e:
         err.append(e)
         while q.get() is not _END:  # drain so the producer never blocks
@@ -65,6 +78,8 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     message that says what to do).
     """
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    if html:  # matplotlib takes ~0.5 s to import: do it while the frames are being analysed
+        threading.Thread(target=_warm_import, args=("formcheck.report_html", "matplotlib.figure", "matplotlib.backends.backend_svg"), daemon=True).start()
     src = VideoFile(path)
     out = Path(out_dir) if out_dir else default_out_dir(path)
     try:
@@ -114,8 +129,7 @@ def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress:
                 st = tracker.update(pose)
                 csv_out.write(st)
                 if writer:
-                    overlay.draw(fr.image, st, tracker.reps, inplace=True)
-                    enc_q.put((fr.image, fr.t_s))
+                    enc_q.put((fr.image, st, tuple(tracker.reps)))
                 n += 1
                 if progress:
                     progress(n, info.n_frames)

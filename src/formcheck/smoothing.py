@@ -6,6 +6,7 @@ Causal so the live loop can use it unchanged; the offline path adds zero-phase s
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 
 import numpy as np
@@ -65,8 +66,9 @@ class SignalCleaner:
             self._recent.clear()
             return float("nan")
         if len(self._recent) >= 3:
-            med = float(np.median(self._recent))
-            mad = 1.4826 * float(np.median(np.abs(np.asarray(self._recent) - med)))
+            # statistics.median, not np.median: on 7 values it is ~30x faster, and this runs per signal per frame
+            med = statistics.median(self._recent)
+            mad = 1.4826 * statistics.median([abs(v - med) for v in self._recent])
             if abs(x - med) > self.hampel_sigmas * max(mad, 1.0):
                 self._recent.append(x)  # keep it in the window: a real step is accepted once it persists
                 x = med
