@@ -32,14 +32,20 @@ def default_out_dir(path: str | Path) -> Path:
     return p.with_name(p.stem + "_formcheck")
 
 
-def _warm_import(*modules: str) -> None:
-    import importlib
+def _warm_matplotlib() -> None:
+    """Import the report module and draw one throwaway SVG with text, so the real charts start warm."""
+    try:
+        import io
 
-    for m in modules:
-        try:
-            importlib.import_module(m)
-        except ImportError:  # the real import later reports it
-            return
+        from matplotlib.figure import Figure
+
+        from . import report_html  # noqa: F401
+
+        fig = Figure(figsize=(1, 1))
+        fig.add_subplot().set_title("warm-up")
+        fig.savefig(io.BytesIO(), format="svg")
+    except Exception:  # pragma: no cover - the real report later reports any problem
+        pass
 
 
 def _pump(it, q: queue.Queue, err: list) -> None:
@@ -78,8 +84,8 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     message that says what to do).
     """
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
-    if html:  # matplotlib takes ~0.5 s to import: do it while the frames are being analysed
-        threading.Thread(target=_warm_import, args=("formcheck.report_html", "matplotlib.figure", "matplotlib.backends.backend_svg"), daemon=True).start()
+    if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
+        threading.Thread(target=_warm_matplotlib, daemon=True).start()
     src = VideoFile(path)
     out = Path(out_dir) if out_dir else default_out_dir(path)
     try:
@@ -112,20 +118,25 @@ def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress:
     tracker = SetTracker(prof)
     frames_q: queue.Queue = queue.Queue(maxsize=8)
     dec_err: list = []
-    dec = threading.Thread(target=_pump, args=(iter(src), frames_q, dec_err), daemon=True)
     enc_q: queue.Queue = queue.Queue(maxsize=8)
     enc_err: list = []
-    writer = H264Writer(tmp / "annotated.mp4", info.width, info.height, info.fps) if video else None
-    enc = threading.Thread(target=_encode, args=(writer, enc_q, enc_err), daemon=True) if writer else None
+    writer = enc = None
     n = 0
     with PoseEstimator(model, prof.pose.max_model_side_px) as est, open(tmp / "frames.csv", "w", newline="") as fh:
         csv_out = FrameCsv(fh)
-        dec.start()
-        if enc:
-            enc.start()
+        # The decode thread also prepares the model's input (downscaling large frames), off the inference path.
+        size = (info.width, info.height)
+        work = ((fr, est.model_input(fr.image)) for fr in src)
+        dec = threading.Thread(target=_pump, args=(work, frames_q, dec_err), daemon=True)
         try:
-            while (fr := frames_q.get()) is not _END:
-                pose = est.detect(fr.image, fr.t_s)
+            if video:
+                writer = H264Writer(tmp / "annotated.mp4", info.width, info.height, info.fps)
+                enc = threading.Thread(target=_encode, args=(writer, enc_q, enc_err), daemon=True)
+                enc.start()
+            dec.start()
+            while (item := frames_q.get()) is not _END:
+                fr, model_image = item
+                pose = est.detect(model_image, fr.t_s, size)
                 st = tracker.update(pose)
                 csv_out.write(st)
                 if writer:

@@ -18,7 +18,7 @@ class ProfileError(FormcheckError, ValueError):
 @dataclass(frozen=True)
 class PoseSettings:
     min_visibility: float = 0.5
-    max_model_side_px: int = 960
+    max_model_side_px: int = 1280
 
 
 @dataclass(frozen=True)

@@ -91,13 +91,29 @@ class PoseEstimator:
         self._last_ms = -1
         self._warm = False
 
-    def detect(self, image_rgb: np.ndarray, t_s: float) -> PoseFrame:
-        """Pose of one upright RGB frame. Landmarks come back in the frame's own pixels, whatever the model saw."""
+    def model_input(self, image_rgb: np.ndarray) -> np.ndarray:
+        """The frame as the model should see it: downscaled once if its longest side exceeds max_side_px.
+
+        Separate from `detect` so a pipeline can do it on its decode thread, off the inference path.
+        """
         import cv2
 
         h, w = image_rgb.shape[:2]
         scale = self.max_side_px / max(h, w)
-        small = cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image_rgb
+        if scale >= 1:
+            return image_rgb
+        return cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+    def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
+        """Pose of one upright RGB frame, landmarks in the pixels of the full frame.
+
+        frame_size: (width, height) of the full frame when `image_rgb` is already `model_input(frame)`.
+        """
+        if frame_size is None:
+            h, w = image_rgb.shape[:2]
+            small = self.model_input(image_rgb)
+        else:
+            (w, h), small = frame_size, image_rgb
         t_ms = max(int(round(t_s * 1000)), self._last_ms + 1)  # VIDEO mode needs strictly increasing timestamps
         self._last_ms = t_ms
         img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
