@@ -143,11 +143,6 @@ def error_message(e: BaseException) -> str:
     return " ".join(msg.split()) or type(e).__name__
 
 
-def _quiet_native_logs() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _send(queue, item) -> None:
     """Progress is best effort: a lost message must never fail a clip."""
     if queue is None:
@@ -191,7 +186,6 @@ def run_clip(job: ClipJob, progress_queue=None) -> dict:
     PROGRESS_EVERY_S; anything with put_nowait works (a multiprocessing queue, a Ray queue).
     """
     t0 = time.monotonic()
-    _quiet_native_logs()
     out = Path(job.out_dir)
     row = empty_row(job.clip_label, job.name)
     _send(progress_queue, ("start", job.name))
@@ -391,7 +385,6 @@ def _init_worker(queue, threads_per_worker: int | None) -> None:
 
     global _WORKER_QUEUE
     _WORKER_QUEUE = queue
-    _quiet_native_logs()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it stops the workers
     if threads_per_worker:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

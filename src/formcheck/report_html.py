@@ -617,7 +617,8 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     video_src, thumbs = None, []
     if video.is_file() and video.stat().st_size > 0:
         size = video.stat().st_size
-        video_src = _data_uri("video/mp4", video.read_bytes()) if size <= embed_max_bytes else VIDEO_NAME
+        # Embedded videos are streamed into the file at the end (see _write_page), never held in memory whole.
+        video_src = _VIDEO_TOKEN if size <= embed_max_bytes else VIDEO_NAME
         if size > embed_max_bytes:
             notes.append(f"The video ({size / 1e6:.0f} MB) is too big to put inside this page: keep {VIDEO_NAME} "
                          f"in the same folder as this page.")
@@ -633,9 +634,27 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     if not frames_path.is_file():
         notes.append(f"No {FRAMES_NAME} was found, so there are no angle charts.")
     path = out_dir / REPORT_NAME
-    path.write_text(build_html(analysis, prof, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes),
-                    encoding="utf-8")
+    page = build_html(analysis, prof, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes)
+    _write_page(path, page, video if video_src == _VIDEO_TOKEN else None)
     return path
+
+
+_VIDEO_TOKEN = "formcheck-embedded-video-src"
+_B64_CHUNK_BYTES = 3 * 1024 * 1024   # a multiple of 3: chunks encode to base64 with no padding in between
+
+
+def _write_page(path: Path, page: str, video: Path | None) -> None:
+    """Write the page; where it names the embedded video, stream the MP4 in as a base64 data URI chunk by chunk,
+    so memory stays flat however long the clip is."""
+    with open(path, "w", encoding="utf-8") as out:
+        parts = page.split(_VIDEO_TOKEN) if video is not None else [page]
+        for i, part in enumerate(parts):
+            out.write(part)
+            if i < len(parts) - 1:
+                out.write("data:video/mp4;base64,")
+                with open(video, "rb") as f:
+                    while chunk := f.read(_B64_CHUNK_BYTES):
+                        out.write(base64.b64encode(chunk).decode("ascii"))
 
 
 _CSS = """
