@@ -105,6 +105,7 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         outputs = {k.replace(".", "_"): v for k, v in final.items()}
         result = Analysis(**{**result.__dict__, "outputs": outputs})
         write_json(result, tmp / "report.json")
+        (out / "report.json").unlink(missing_ok=True)   # an older run's report must not vouch for new files
         for name in final:                       # report.json moves last: its presence marks completion
             os.replace(tmp / name, out / name)
         return result
