@@ -123,6 +123,7 @@ def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress:
     enc_err: list = []
     writer = enc = None
     n = 0
+    reps_shown: tuple = ()      # snapshot for the overlay, rebuilt only when a rep closes
     with PoseEstimator(model, prof.pose.max_model_side_px) as est, open(tmp / "frames.csv", "w", newline="") as fh:
         csv_out = FrameCsv(fh)
         # The decode thread also prepares the model's input (downscaling large frames), off the inference path.
@@ -141,7 +142,9 @@ def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress:
                 st = tracker.update(pose)
                 csv_out.write(st)
                 if writer:
-                    enc_q.put((fr.image, st, tuple(tracker.reps)))
+                    if len(reps_shown) != len(tracker.reps):
+                        reps_shown = tuple(tracker.reps)
+                    enc_q.put((fr.image, st, reps_shown))
                 n += 1
                 if progress:
                     progress(n, info.n_frames)

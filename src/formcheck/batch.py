@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Protocol
 from urllib.parse import quote
 
 from .errors import FormcheckError, InputError, OutputError
+from .report import write_text_atomic
 from .rules.hip_thrust import RULE_IDS
 
 EXIT_SOME_FAILED = 10          # some clips failed (the others' outputs and the summary are written)
@@ -164,19 +165,6 @@ def _remove_stale_partials(out: Path) -> None:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path} ({e.strerror}); check the output folder is writable and has space") from None
 
 
 def run_clip(job: ClipJob, progress_queue=None) -> dict:

@@ -223,11 +223,10 @@ def markdown(m: dict) -> str:
 
 
 def _atomic_write(path: str | Path, text: str) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, p)
+    from .report import write_text_atomic
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(path), text)
 
 
 def main(a) -> int:

@@ -8,12 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .skeleton import SIDE_JOINTS, LM
+from .config import Calibration
 from .types import FrameFeatures, PoseFrame
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .config import Calibration
 
 
 def to_canonical(xy_px: np.ndarray, head_right: bool) -> np.ndarray:
@@ -96,10 +92,8 @@ def head_right_score(pose: PoseFrame) -> float:
 
 
 def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float,
-             calib: "Calibration | None" = None) -> FrameFeatures:
+             calib: Calibration | None = None) -> FrameFeatures:
     """All per-frame measurements of one pose on the given body side, calibrated. Hidden landmarks give NaN."""
-    from .config import Calibration
-
     cal = calib or Calibration()
     if not pose.detected:
         return FrameFeatures(t_s=pose.t_s, detected=False, side=side)

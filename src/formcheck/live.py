@@ -37,7 +37,7 @@ from . import overlay
 from .config import Profile, load_profile
 from .errors import FormcheckError, InputError, OutputError
 from .pose import PoseEstimator, quiet_native_stderr
-from .report import summary_text, write_json
+from .report import summary_text, write_json, write_text_atomic
 from .rules.hip_thrust import CUES
 from .setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
 from .sources import VideoFile
@@ -782,12 +782,6 @@ class LiveSession:
         return LiveResult(analysis, st)
 
 
-def _write_atomic(path: Path, writer) -> None:
-    tmp = path.with_name("." + path.name + ".partial")
-    writer(tmp)
-    os.replace(tmp, path)
-
-
 def write_outputs(result: LiveResult, out_dir: str | os.PathLike, record_path: Path | None = None) -> Analysis:
     """report.json (the same schema as `analyze`) and live.json (how the loop kept up, what was said) into out_dir."""
     out = Path(out_dir)
@@ -800,8 +794,8 @@ def write_outputs(result: LiveResult, out_dir: str | os.PathLike, record_path: P
         outputs["report_json"] = str(out / "report.json")
         a = Analysis(**{**result.analysis.__dict__, "outputs": outputs})
         stats = asdict(result.stats)
-        _write_atomic(out / "live.json", lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
-        _write_atomic(out / "report.json", lambda p: write_json(a, p))   # last: its presence marks completion
+        write_text_atomic(out / "live.json", json.dumps(stats, indent=1, default=str))
+        write_json(a, out / "report.json")   # last (atomic): its presence marks completion
     except OSError as e:
         raise OutputError(f"cannot write the set report to {out} ({e.strerror or e}); pass a writable folder "
                           f"with -o") from None

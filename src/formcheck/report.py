@@ -4,9 +4,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 from typing import IO
 
+from .errors import OutputError
 from .rules.hip_thrust import CUES, RULE_IDS
 from .tracker import FrameState
 from .types import Analysis
@@ -36,8 +38,23 @@ class FrameCsv:
         self._i += 1
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temp file + fsync + os.replace: a reader (or a killed run) never sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({e.strerror}); check the output folder is writable and has space") from None
+
+
 def write_json(analysis: Analysis, path: Path) -> None:
-    path.write_text(json.dumps(analysis.to_dict(), indent=1, allow_nan=False, default=_nan_to_none))
+    write_text_atomic(path, json.dumps(analysis.to_dict(), indent=1, allow_nan=False, default=_nan_to_none))
 
 
 def _nan_to_none(o):  # pragma: no cover - json default hook
