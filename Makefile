@@ -14,12 +14,14 @@ $(BIN)/formcheck: pyproject.toml
 
 setup: $(BIN)/formcheck
 
-# System packages the GUI/browser tests use (Xvfb, headless Chromium, espeak-ng). Installed only when missing.
+# System packages the GUI/browser/voice tests use (Xvfb + libXtst for key presses, headless Chromium,
+# espeak-ng). Installed only when missing.
 sysdeps:
 	@missing=""; \
 	command -v Xvfb >/dev/null || missing="$$missing xvfb"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	ldconfig -p | grep -q 'libXtst.so.6' || missing="$$missing libxtst6"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing system packages:$$missing (sudo apt-get install$$missing); GUI/browser tests will be skipped"; fi; \
