@@ -18,7 +18,7 @@ import pytest
 
 from formcheck.report import FRAME_COLUMNS
 from formcheck.report_html import (EMBED_MAX_BYTES, build_html, cue_verdicts, fmt_expected, fmt_value,
-                                   lockout_thumbnails, write_html)
+                                   iter_html, lockout_thumbnails, read_frames, write_html)
 from formcheck.rules.hip_thrust import CUE_GROUPS, CUES, RULE_IDS
 from formcheck.types import Analysis, Finding, Rep, VideoInfo
 
@@ -196,6 +196,25 @@ def _fake_outputs(out: Path, a: Analysis, seconds: float = 10.0, fps: float = 10
             up = 0.5 - 0.5 * math.cos(2 * math.pi * t / 3.0)
             knee, hip, neck = 80 + 10 * up, 120 + 58 * up, -20 + (55 if 3 <= t < 6 else 0) * up
             cw.writerow((i, t, 1, "up", 1, knee, hip, "" if i == 5 else neck, 0, 0, knee, hip, neck))
+
+
+def test_read_frames_parses_numbers_gaps_and_drops_text(tmp_path):
+    a = _analysis((_rep(1, 0.0),))
+    _fake_outputs(tmp_path, a, seconds=2.0)
+    cols = read_frames(tmp_path / "frames.csv")
+    assert "phase" not in cols and set(cols) == set(FRAME_COLUMNS) - {"phase"}
+    assert all(c.dtype == np.float64 and c.shape == (20,) for c in cols.values())
+    assert cols["t_s"][3] == pytest.approx(0.3) and math.isnan(cols["neck_ext_deg"][5])
+    assert np.isfinite(np.delete(cols["neck_ext_deg"], 5)).all()
+
+
+def test_page_pieces_join_to_the_page():
+    """The writer streams iter_html's pieces; they must make exactly build_html's page."""
+    a = _analysis((_rep(1, 0.0), _rep(2, 3.0, fail={"head_back": 35.0})))
+    pieces = list(iter_html(a, video_src="annotated.mp4", thumbs=[b"\xff\xd8jpeg", None]))
+    assert len(pieces) > 5 and "".join(pieces) == build_html(a, video_src="annotated.mp4",
+                                                               thumbs=[b"\xff\xd8jpeg", None])
+    assert pieces[0].startswith("<!DOCTYPE html>") and pieces[-1].rstrip().endswith("</html>")
 
 
 def test_write_html_embeds_video_thumbnails_and_plots(tmp_path):

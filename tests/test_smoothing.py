@@ -42,3 +42,30 @@ def test_zero_phase_has_no_lag_and_keeps_gaps():
     assert np.isnan(y[50:55]).all()
     # the peak of the smoothed signal stays where the raw peak is (zero phase)
     assert abs(np.nanargmax(y[60:]) - np.nanargmax(x[60:])) <= 1
+
+
+@pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
+def test_zero_phase_response(fps):
+    """Slow movement passes, jitter is removed, the gain halves at the cutoff, and the ends are not biased."""
+    t = np.arange(0, 20, 1 / fps)
+
+    def gain(f_hz):
+        y = zero_phase(t, np.sin(2 * np.pi * f_hz * t), cutoff_hz=3.0)
+        mid = slice(len(t) // 4, 3 * len(t) // 4)
+        return np.std(y[mid]) / np.std(np.sin(2 * np.pi * f_hz * t[mid]))
+
+    assert gain(0.5) == pytest.approx(1.0, abs=0.03)
+    assert gain(3.0) == pytest.approx(0.5, abs=0.05)
+    assert gain(10.0) < 0.01
+    flat = zero_phase(t, np.full(len(t), 170.0))
+    assert np.allclose(flat, 170.0)                              # no pull towards zero at the ends
+    ramp = zero_phase(t, 2.0 * t)
+    assert np.allclose(ramp, 2.0 * t)                            # a steady movement keeps its values, ends too
+
+
+def test_zero_phase_short_and_gappy_input():
+    t = np.arange(5) / 30
+    assert np.allclose(zero_phase(t, np.full(5, 3.0)), 3.0)     # shorter than the kernel
+    x = np.array([1.0, np.nan, np.nan, 1.0, 1.0])
+    y = zero_phase(t, x)
+    assert np.isnan(y[1:3]).all() and np.allclose(y[[0, 3, 4]], 1.0)

@@ -126,21 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _fixed_mmap_threshold() -> None:
-    """Pin glibc's mmap threshold at 1 MiB. By default it rises after the first frame-sized buffer is freed, so
-    later frames and the report's big temporaries land in per-thread heaps that never shrink: peak RSS then grows
-    with clip length (measured: 10-min clip 1.18x a 15-s clip's). Pinned, such buffers go back to the OS on free.
-    No-op where libc is not glibc."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)   # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
-    _fixed_mmap_threshold()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -6,7 +6,7 @@ are inlined as text or data URIs, and the annotated video is embedded as a data 
 looks: the verdict per cue first, then the video with rep markers, each rep's lockout frame and numbers, and the
 angle curves with the expected bands.
 
-`build_html` is pure (data in, text out) so the layout is testable without video; `write_html` gathers the
+`build_html`/`iter_html` are pure (data in, text out) so the layout is testable without video; `write_html` gathers the
 pieces from the output folder (annotated.mp4, frames.csv) and writes the page.
 """
 from __future__ import annotations
@@ -16,10 +16,11 @@ import csv
 import io
 import math
 import re
+from array import array
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -177,25 +178,25 @@ _PLAY = '<svg class="ic play" viewBox="0 0 16 16" aria-hidden="true"><path d="M5
 
 
 def read_frames(path: Path) -> dict[str, np.ndarray]:
-    """frames.csv -> numeric columns (empty cells = NaN; the text column 'phase' is dropped)."""
+    """frames.csv -> numeric columns (empty cells = NaN; the text column 'phase' is dropped).
+
+    Streams the rows into packed float arrays: a 10-minute clip has ~18,000 rows, and holding them as lists of
+    strings would cost tens of MB for a moment at the end of a long analysis.
+    """
     with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return {}
-    head, body = rows[0], rows[1:]
-    cols: dict[str, np.ndarray] = {}
-    for i, name in enumerate(head):
-        if name == "phase":
-            continue
-        vals = []
-        for r in body:
-            s = r[i] if i < len(r) else ""
-            try:
-                vals.append(float(s) if s != "" else math.nan)
-            except ValueError:
-                vals.append(math.nan)
-        cols[name] = np.asarray(vals, dtype=float)
-    return cols
+        reader = csv.reader(fh)
+        head = next(reader, None)
+        if not head:
+            return {}
+        keep = [(i, name, array("d")) for i, name in enumerate(head) if name != "phase"]
+        for r in reader:
+            for i, _, col in keep:
+                s = r[i] if i < len(r) else ""
+                try:
+                    col.append(float(s) if s != "" else math.nan)
+                except ValueError:
+                    col.append(math.nan)
+    return {name: np.frombuffer(col, dtype=float).copy() for _, name, col in keep}
 
 
 # ----------------------------------------------------------------------------------------------------- plots
@@ -491,6 +492,14 @@ def build_html(analysis: Analysis, profile: Profile | None = None, *, video_src:
                thumbs: Sequence[bytes | None] = (), plots: Sequence[Plot] = (), notes: Sequence[str] = ()) -> str:
     """The page as text. `video_src`: data URI or file name of the annotated video (None = no video section);
     `thumbs`: lockout JPEGs in rep order; `plots`: from render_plots; `notes`: why a section is missing."""
+    return "".join(iter_html(analysis, profile, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes))
+
+
+def iter_html(analysis: Analysis, profile: Profile | None = None, *, video_src: str | None = None,
+              thumbs: Sequence[bytes | None] = (), plots: Sequence[Plot] = (), notes: Sequence[str] = ()
+              ) -> Iterator[str]:
+    """The page in pieces (one per section, one per rep card, one per chart), so a long set is written to disk
+    without its page ever being held whole: each card's base64 thumbnail exists only while it is written."""
     v = analysis.video
     name = Path(v.path).name or "clip"
     n = analysis.n_reps
@@ -526,63 +535,61 @@ def build_html(analysis: Analysis, profile: Profile | None = None, *, video_src:
              f'<div class="stat{" fail" if n_bad else ""}"><b>{n_bad}</b><span>with a fault</span></div>')
     tiles = "".join(_cue_tile(cv, n) for cv in cues)
 
-    parts = [f'<header class="hero"><p class="eyebrow">Hip thrust · form check</p><h1>{escape(name)}</h1>'
-             f'<div class="stats">{stats}</div><h2 class="vh">Checks</h2><ul class="tiles">{tiles}</ul>'
-             f'{verdict_box}</header>']
+    yield ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+           "<meta name=\"color-scheme\" content=\"light\">"
+           f"<title>{escape(name)}: {n} rep{'s' if n != 1 else ''}, {n_bad} with a fault · formcheck</title>"
+           f"<style>{_CSS}</style></head><body><main>")
+    yield (f'<header class="hero"><p class="eyebrow">Hip thrust · form check</p><h1>{escape(name)}</h1>'
+           f'<div class="stats">{stats}</div><h2 class="vh">Checks</h2><ul class="tiles">{tiles}</ul>'
+           f'{verdict_box}</header>')
     if analysis.warnings or notes:
         items = "".join(f"<li>{escape(w)}</li>" for w in (*analysis.warnings, *notes))
-        parts.append(f'<aside class="notes"><ul>{items}</ul></aside>')
+        yield f'<aside class="notes"><ul>{items}</ul></aside>'
 
     if has_video:
-        parts.append(
+        yield (
             f'<section class="player" id="player"><h2>Video</h2><div class="vwrap">'
             f'<video id="video" controls muted playsinline preload="auto" src="{escape(video_src)}"></video></div>'
             f'<p class="verr" hidden>The annotated video could not be played here. It is {escape(VIDEO_NAME)}, '
             f'in the same folder as this page.</p>{_timeline(analysis, duration)}'
             f'<p class="hint">Tap a rep to play it. Red: a fault; darker part: the hold at the top.</p></section>')
 
-    cards = "".join(_rep_card(rep, thumbs[i] if i < len(thumbs) else None, has_video)
-                    for i, rep in enumerate(analysis.reps))
-    parts.append(f'<section class="reps-sec"><h2>Rep by rep</h2><div class="reps">{cards}</div></section>')
+    yield '<section class="reps-sec"><h2>Rep by rep</h2><div class="reps">'
+    for i, rep in enumerate(analysis.reps):
+        yield _rep_card(rep, thumbs[i] if i < len(thumbs) else None, has_video)
+    yield '</div></section>'
 
     if plots:
-        figs = []
+        bands = _bands(profile or load_profile())
+        yield ('<section class="plots"><h2>Angles over time</h2><p class="legend">'
+               '<span class="sw sw-band"></span>expected at the top of a rep '
+               f'(knee {bands["knee"][0]:g}–{bands["knee"][1]:g}°, hip {bands["hip"][0]:g}–{bands["hip"][1]:g}°, '
+               f'head ≤ {bands["neck"][1]:g}°) '
+               '<span class="sw sw-rep"></span>rep <span class="sw sw-lk"></span>hold at the top '
+               '(red = fault, grey = not judged) '
+               '<span class="sw sw-ln"></span>smoothed, faint: per frame.'
+               + (' Click a chart to jump the video there.' if has_video else "") + '</p>')
         for p in plots:
             box = " ".join(f"{x:.5f}" for x in p.box)
             nbox = " ".join(f"{x:.5f}" for x in p.box_narrow)
-            figs.append(
-                f'<figure class="plot" id="plot-{escape(p.key)}"><figcaption><b>{escape(p.title)}</b> '
-                f'{escape(p.caption)}</figcaption><div class="pwrap" data-t0="{p.t0:.3f}" data-t1="{p.t1:.3f}" '
-                f'data-box="{box}" data-nbox="{nbox}"><picture>'
-                f'<source media="{_NARROW_MEDIA}" srcset="{_data_uri("image/svg+xml", p.svg_narrow)}">'
-                f'<img src="{_data_uri("image/svg+xml", p.svg)}" alt="{escape(p.title)} over time"></picture>'
-                f'<span class="ph"></span></div></figure>')
-        bands = _bands(profile or load_profile())
-        parts.append(
-            '<section class="plots"><h2>Angles over time</h2><p class="legend">'
-            '<span class="sw sw-band"></span>expected at the top of a rep '
-            f'(knee {bands["knee"][0]:g}–{bands["knee"][1]:g}°, hip {bands["hip"][0]:g}–{bands["hip"][1]:g}°, '
-            f'head ≤ {bands["neck"][1]:g}°) '
-            '<span class="sw sw-rep"></span>rep <span class="sw sw-lk"></span>hold at the top '
-            '(red = fault, grey = not judged) '
-            '<span class="sw sw-ln"></span>smoothed, faint: per frame.'
-            + (' Click a chart to jump the video there.' if has_video else "") + f'</p>{"".join(figs)}</section>')
+            yield (f'<figure class="plot" id="plot-{escape(p.key)}"><figcaption><b>{escape(p.title)}</b> '
+                   f'{escape(p.caption)}</figcaption><div class="pwrap" data-t0="{p.t0:.3f}" data-t1="{p.t1:.3f}" '
+                   f'data-box="{box}" data-nbox="{nbox}"><picture>'
+                   f'<source media="{_NARROW_MEDIA}" srcset="{_data_uri("image/svg+xml", p.svg_narrow)}">'
+                   f'<img src="{_data_uri("image/svg+xml", p.svg)}" alt="{escape(p.title)} over time"></picture>'
+                   f'<span class="ph"></span></div></figure>')
+        yield '</section>'
 
     facts = [("Clip", name), ("Video", f"{v.width}×{v.height}, {v.fps:.2f} fps, {v.duration_s:.1f} s"),
              ("Pose found", f"{100 * analysis.detection_rate:.0f}% of frames"),
              ("Camera side", f"lifter's {analysis.side} side, head to the {analysis.facing}"),
              ("Profile", analysis.profile), ("Model", analysis.model), ("Schema", analysis.schema_version)]
     dl = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(val))}</dd>" for k, val in facts)
-    parts.append(f'<footer><details><summary>About this analysis</summary><dl>{dl}</dl></details>'
-                 f'<p>Made with formcheck. Angles are estimated from a single side-view video: treat them as '
-                 f'a coach\'s eye, not a lab measurement.</p></footer>')
-
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<meta name=\"color-scheme\" content=\"light\">"
-            f"<title>{escape(name)}: {n} rep{'s' if n != 1 else ''}, {n_bad} with a fault · formcheck</title>"
-            f"<style>{_CSS}</style></head><body><main>{''.join(parts)}</main>"
-            f"<script>{_JS.replace('__NARROW__', _NARROW_MEDIA)}</script></body></html>\n")
+    yield (f'<footer><details><summary>About this analysis</summary><dl>{dl}</dl></details>'
+           f'<p>Made with formcheck. Angles are estimated from a single side-view video: treat them as '
+           f'a coach\'s eye, not a lab measurement.</p></footer>')
+    yield f"</main><script>{_JS.replace('__NARROW__', _NARROW_MEDIA)}</script></body></html>\n"
 
 
 def _av_errors() -> tuple[type[BaseException], ...]:
@@ -634,7 +641,7 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     if not frames_path.is_file():
         notes.append(f"No {FRAMES_NAME} was found, so there are no angle charts.")
     path = out_dir / REPORT_NAME
-    page = build_html(analysis, prof, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes)
+    page = iter_html(analysis, prof, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes)
     _write_page(path, page, video if video_src == _VIDEO_TOKEN else None)
     return path
 
@@ -643,18 +650,19 @@ _VIDEO_TOKEN = "formcheck-embedded-video-src"
 _B64_CHUNK_BYTES = 3 * 1024 * 1024   # a multiple of 3: chunks encode to base64 with no padding in between
 
 
-def _write_page(path: Path, page: str, video: Path | None) -> None:
-    """Write the page; where it names the embedded video, stream the MP4 in as a base64 data URI chunk by chunk,
-    so memory stays flat however long the clip is."""
+def _write_page(path: Path, page: Iterable[str], video: Path | None) -> None:
+    """Write the page piece by piece; where a piece names the embedded video, stream the MP4 in as a base64 data
+    URI chunk by chunk, so memory stays flat however long the clip is."""
     with open(path, "w", encoding="utf-8") as out:
-        parts = page.split(_VIDEO_TOKEN) if video is not None else [page]
-        for i, part in enumerate(parts):
-            out.write(part)
-            if i < len(parts) - 1:
-                out.write("data:video/mp4;base64,")
-                with open(video, "rb") as f:
-                    while chunk := f.read(_B64_CHUNK_BYTES):
-                        out.write(base64.b64encode(chunk).decode("ascii"))
+        for piece in page:
+            parts = piece.split(_VIDEO_TOKEN) if video is not None else [piece]
+            for i, part in enumerate(parts):
+                out.write(part)
+                if i < len(parts) - 1:
+                    out.write("data:video/mp4;base64,")
+                    with open(video, "rb") as f:
+                        while chunk := f.read(_B64_CHUNK_BYTES):
+                            out.write(base64.b64encode(chunk).decode("ascii"))
 
 
 _CSS = """
