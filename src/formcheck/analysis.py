@@ -32,21 +32,16 @@ def default_out_dir(path: str | Path) -> Path:
     return p.with_name(p.stem + "_formcheck")
 
 
-def _pin_malloc_thresholds() -> None:
-    """Pin glibc's mmap threshold at 1 MiB and its trim threshold at 128 KiB (their starting values).
-
-    By default glibc raises both after the first frame-sized buffer is freed (here, already while mediapipe is
-    imported), so later frames and the report's big temporaries land in heaps that are seldom trimmed: peak RSS
-    then grows with clip length (measured: 10-min clip 1.18x a 15-s clip's; pinning only the mmap threshold
-    after the imports left a 15-s clip at 406 MB instead of ~330). Pinned, such buffers go back to the OS when
-    freed. Done here, not in the CLI, so batch and Ray workers and library callers get it too. Process-wide and
-    idempotent; a no-op where libc is not glibc."""
+def _pin_mmap_threshold() -> None:
+    """Pin glibc's mmap threshold at 1 MiB (its starting value). By default it rises after the first frame-sized
+    buffer is freed, so later frames and the report's big temporaries land in heaps that never shrink: peak RSS
+    then grows with clip length. Pinned, such buffers go back to the OS when freed. Done here, not in the CLI, so
+    batch and Ray workers and library callers get it too. Process-wide and idempotent; a no-op where libc is not
+    glibc."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 20)    # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 128 << 10)  # M_TRIM_THRESHOLD
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)   # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
 
@@ -102,7 +97,7 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     Raises: InputError, ModelError, NoPersonError, NoRepsError, OutputError (all FormcheckError, with a one-line
     message that says what to do).
     """
-    _pin_malloc_thresholds()
+    _pin_mmap_threshold()
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
         threading.Thread(target=_warm_matplotlib, daemon=True).start()
