@@ -3,8 +3,8 @@
 (a) bare loop: decode every frame with PyAV and run the same PoseLandmarker (VIDEO mode) on it, nothing else;
 (b) `formcheck.analyze` with every output (annotated H.264 video, report.json/html, frames.csv), in the same
     process and conditions as (a) (imports done, model loaded inside the timed span for both);
-and `formcheck analyze` as a command in a child process for peak RSS (its own, via wait4) and the wall time a
-user sees including interpreter start-up.
+and `formcheck analyze` as a command in a child process for its peak RSS (read through a small launcher, see
+_LAUNCHER) and the wall time a user sees including interpreter start-up.
 Prints fps of both, the ratio b/a (target >= 0.9), and peak RSS of (b) on a 10-second cut of the sample and a
 10-minute concatenation of it (target: 10-minute <= 600 MB and within 10% of the 10-second one). Generated clips
 live in a temp folder and are deleted afterwards.
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -81,45 +80,42 @@ def full_analyze(path: Path, out: Path) -> tuple[int, float, float]:
     return n, r["s"], r["maxrss_kb"] / 1024.0
 
 
-def make_720p(src: Path, dst: Path) -> None:
-    """Upscale a sample to 1280x720 (letterboxed) H.264, as a phone would record it."""
-    import cv2
-
+def _reencode(src: Path, dst: Path, *, size: tuple[int, int] | None = None, transform=None,
+              until_s: float = float("inf"), crf: int = 18) -> None:
+    """Decode `src` and write it again as H.264 with the same timestamps: each RGB frame through `transform`
+    (if given), frames from `until_s` on dropped, `size` (w, h) the output size (default: the source's)."""
     with av.open(str(src)) as c, av.open(str(dst), "w") as o:
         s = c.streams.video[0]
         os_ = o.add_stream("libx264", rate=s.average_rate)
-        os_.width, os_.height, os_.pix_fmt = 1280, 720, "yuv420p"
-        os_.options = {"crf": "20", "preset": "veryfast"}
+        os_.width, os_.height = size or (s.codec_context.width, s.codec_context.height)
+        os_.pix_fmt, os_.options = "yuv420p", {"crf": str(crf), "preset": "veryfast"}
         for fr in c.decode(s):
-            img = fr.to_ndarray(format="rgb24")
-            canvas = np.zeros((720, 1280, 3), np.uint8)
-            big = cv2.resize(img, (960, 720), interpolation=cv2.INTER_CUBIC)
-            canvas[:, 160:1120] = big
-            nf = av.VideoFrame.from_ndarray(canvas, format="rgb24")
-            nf.pts = fr.pts
-            nf.time_base = fr.time_base
-            for pkt in os_.encode(nf):
-                o.mux(pkt)
-        for pkt in os_.encode():
-            o.mux(pkt)
-
-
-def make_cut(src: Path, dst: Path, seconds: float) -> None:
-    """The first `seconds` of a sample, re-encoded (a packet cut could end on a B-frame missing its reference)."""
-    with av.open(str(src)) as c, av.open(str(dst), "w") as o:
-        s = c.streams.video[0]
-        os_ = o.add_stream("libx264", rate=s.average_rate)
-        os_.width, os_.height, os_.pix_fmt = s.codec_context.width, s.codec_context.height, "yuv420p"
-        os_.options = {"crf": "18", "preset": "veryfast"}
-        for fr in c.decode(s):
-            if fr.time >= seconds:
+            if fr.time >= until_s:
                 break
-            nf = av.VideoFrame.from_ndarray(fr.to_ndarray(format="rgb24"), format="rgb24")
+            img = fr.to_ndarray(format="rgb24")
+            nf = av.VideoFrame.from_ndarray(transform(img) if transform else img, format="rgb24")
             nf.pts, nf.time_base = fr.pts, fr.time_base
             for pkt in os_.encode(nf):
                 o.mux(pkt)
         for pkt in os_.encode():
             o.mux(pkt)
+
+
+def make_720p(src: Path, dst: Path) -> None:
+    """Upscale a sample to 1280x720 (letterboxed) H.264, as a phone would record it."""
+    import cv2
+
+    def letterbox(img: np.ndarray) -> np.ndarray:
+        canvas = np.zeros((720, 1280, 3), np.uint8)
+        canvas[:, 160:1120] = cv2.resize(img, (960, 720), interpolation=cv2.INTER_CUBIC)
+        return canvas
+
+    _reencode(src, dst, size=(1280, 720), transform=letterbox, crf=20)
+
+
+def make_cut(src: Path, dst: Path, seconds: float) -> None:
+    """The first `seconds` of a sample, re-encoded (a packet cut could end on a B-frame missing its reference)."""
+    _reencode(src, dst, until_s=seconds)
 
 
 def make_long(src: Path, dst: Path, minutes: float) -> None:

@@ -2,7 +2,6 @@
 
 Each row: what the rep does at the top -> the faults formcheck must report (and nothing else).
 """
-import numpy as np
 import pytest
 
 from formcheck.config import load_profile

@@ -11,8 +11,6 @@ Scoring rules (so the numbers mean the same thing every run):
 from __future__ import annotations
 
 import json
-import math
-import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .skeleton import SIDE_JOINTS, LM
 from .config import Calibration
+from .skeleton import LM, SIDE_JOINTS
 from .types import FrameFeatures, PoseFrame
 
 
