@@ -30,7 +30,7 @@ CONCAT_TIMES = 4
 
 
 def clips_per_minute(folder: Path, out: Path, jobs: int, video: bool, threads: int | None) -> tuple[float, float]:
-    from formcheck.batch import run_batch
+    from formcheck.apps.batch import run_batch
 
     t0 = time.perf_counter()
     res = run_batch([str(folder)], out, jobs=jobs, video=video, html=False, force=True, threads_per_worker=threads)
@@ -43,8 +43,8 @@ def clips_per_minute(folder: Path, out: Path, jobs: int, video: bool, threads: i
 
 def concat_clip(src: Path, dst: Path, times: int) -> int:
     """Write `src` `times` times back to back (decoded and re-encoded with PyAV; timestamps shifted)."""
-    from formcheck.sources import VideoFile
-    from formcheck.video_out import H264Writer
+    from formcheck.io.video_file import VideoFile
+    from formcheck.io.video_writer import H264Writer
 
     n = 0
     offset_s = 0.0
@@ -69,8 +69,8 @@ def _worker_probe(clip: str, out_dir: str) -> dict:
     and threads."""
     import threading
 
-    from formcheck.batch import ClipJob, profile_identity, run_clip
-    from formcheck.config import load_profile
+    from formcheck.apps.batch import ClipJob, profile_identity, run_clip
+    from formcheck.core.config import load_profile
 
     prof = load_profile(None)
     job = ClipJob(clip=clip, clip_label=clip, out_dir=out_dir, name=Path(out_dir).name, profile=prof, model=None,

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from formcheck.config import load_profile  # noqa: E402
-from formcheck.live import FileAsCamera, LiveSession  # noqa: E402
+from formcheck.core.config import load_profile  # noqa: E402
+from formcheck.apps.live import FileAsCamera, LiveSession  # noqa: E402
 
 SIZES = ((640, 480), (1280, 720))
 TARGET_FPS = 25.0

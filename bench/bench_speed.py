@@ -33,7 +33,7 @@ CLIP = ROOT / "sample_videos" / "dev01_clean_bw.mp4"
 
 def bare_loop(path: Path) -> tuple[int, float]:
     """Decode + PoseLandmarker, nothing else. Returns (frames, seconds)."""
-    from formcheck.pose import PoseEstimator
+    from formcheck.io.pose import PoseEstimator
 
     n = 0
     t0 = time.perf_counter()
@@ -48,7 +48,7 @@ def bare_loop(path: Path) -> tuple[int, float]:
 
 def full_analyze_inproc(path: Path, out: Path) -> tuple[int, float]:
     """(b): the library call with every output. Returns (frames, seconds)."""
-    from formcheck.analysis import analyze
+    from formcheck.apps.analyze import analyze
 
     t0 = time.perf_counter()
     res = analyze(path, out, video=True, html=True)

@@ -12,6 +12,6 @@ SAMPLES = ROOT / "sample_videos"
 @pytest.fixture(scope="session")
 def sample_eval():
     """formcheck's own evaluation of sample_videos/ (real model, real clips): the metrics dict."""
-    from formcheck.evaluate import evaluate
+    from formcheck.apps.evaluate import evaluate
 
     return evaluate(SAMPLES, jobs=2)

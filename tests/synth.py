@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from formcheck.config import Calibration
-from formcheck.skeleton import SIDE_JOINTS, LM
-from formcheck.types import PoseFrame
+from formcheck.core.config import Calibration
+from formcheck.core.skeleton import SIDE_JOINTS, LM
+from formcheck.core.types import PoseFrame
 
 CAL = Calibration()
 TORSO_PX, THIGH_PX, SHIN_PX, NECK_PX, HEAD_PX, FOOT_PX = 150.0, 130.0, 130.0, 45.0, 25.0, 60.0

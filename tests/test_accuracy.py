@@ -51,7 +51,7 @@ def test_committed_figures_meet_the_targets():
 
 def test_scoring_counts_false_and_hidden_passes():
     """The scorer itself: a made-up report against a made-up truth, every branch once."""
-    from formcheck.evaluate import aggregate, score_clip
+    from formcheck.apps.evaluate import aggregate, score_clip
 
     def finding(rule, verdict):
         return {"rule_id": rule, "verdict": verdict, "value": 1.0, "unit": "deg"}

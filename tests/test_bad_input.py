@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from formcheck.cli import main
-from formcheck.sources import VideoFile
-from formcheck.video_out import H264Writer
+from formcheck.io.video_file import VideoFile
+from formcheck.io.video_writer import H264Writer
 from conftest import SAMPLES
 
 
@@ -93,8 +93,8 @@ def test_bad_model_and_profile(tmp_path, capsys):
 
 
 def test_corrupt_default_model_is_caught_by_checksum(tmp_path, monkeypatch):
-    import formcheck.pose as pose
-    from formcheck.errors import ModelError
+    import formcheck.io.pose as pose
+    from formcheck.core.errors import ModelError
 
     fake = tmp_path / "pose_landmarker_full.task"
     fake.write_bytes(b"corrupt")

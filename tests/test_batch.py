@@ -137,7 +137,7 @@ def test_broken_clips_are_recorded_and_the_local_backend_never_imports_ray(tmp_p
 
 
 def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path, capsys):
-    from formcheck.analysis import analyze
+    from formcheck.apps.analyze import analyze
 
     folder = tmp_path / "clips"
     link_clips(folder, [SHORT, HEAD])
@@ -190,7 +190,7 @@ def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path
     assert_broken_rows(again, folder)
 
     # what makes a clip 'not done': another profile or model, a changed clip, a missing or newly wanted output
-    from formcheck.config import load_profile
+    from formcheck.core.config import load_profile
 
     prof = load_profile(None)
     pid = batch.profile_identity(prof)

@@ -1,6 +1,6 @@
 import pytest
 
-from formcheck.config import ProfileError, load_profile
+from formcheck.core.config import ProfileError, load_profile
 
 
 def test_shipped_profile_loads_with_coaching_thresholds():

@@ -56,7 +56,7 @@ def test_api_returns_the_same_data_as_the_json(tmp_path):
 
 @pytest.mark.slow
 def test_phone_clip_with_rotation_comes_out_upright(tmp_path):
-    from formcheck.sources import VideoFile
+    from formcheck.io.video_file import VideoFile
 
     with VideoFile(SAMPLES / "dev12_phone_portrait_60fps.mp4") as v:
         assert (v.info.width, v.info.height, v.info.rotation_deg) == (720, 1280, 90)
@@ -69,8 +69,8 @@ def test_variable_frame_rate_keeps_container_timestamps(tmp_path):
     """Timestamps come from the container, not index/fps: a clip with irregular frame spacing keeps them."""
     import numpy as np
 
-    from formcheck.sources import VideoFile
-    from formcheck.video_out import H264Writer
+    from formcheck.io.video_file import VideoFile
+    from formcheck.io.video_writer import H264Writer
 
     times = np.cumsum([0.0] + [1 / 30 if i % 3 else 1 / 12 for i in range(40)])
     f = tmp_path / "vfr.mp4"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from formcheck.geometry import (features, head_angle_deg, hip_angle_deg, joint_angle_deg, line_from_vertical_deg,
+from formcheck.core.geometry import (features, head_angle_deg, hip_angle_deg, joint_angle_deg, line_from_vertical_deg,
                                 side_score, to_canonical, head_right_score)
 from synth import pose_at
 
@@ -71,6 +71,6 @@ def test_hidden_landmark_gives_nan_not_a_guess():
 
 
 def test_posefraame_shape_is_checked():
-    from formcheck.types import PoseFrame
+    from formcheck.core.types import PoseFrame
     with pytest.raises(ValueError, match=r"expected shape \(33, 2\)"):
         PoseFrame(0.0, np.zeros((32, 2)), np.zeros(33), True)

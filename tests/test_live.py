@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 
 from formcheck.cli import main
-from formcheck.config import load_profile
-from formcheck.live import Captured, LatestFrame, SetCount
-from formcheck.rules.hip_thrust import CUES
-from formcheck.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
-from formcheck.skeleton import LM
-from formcheck.tracker import SetTracker
-from formcheck.types import PoseFrame
-from formcheck.video_out import H264Writer
-from formcheck.voice import CueScheduler, Voice, wav_duration_s
+from formcheck.core.config import load_profile
+from formcheck.apps.live import Captured, LatestFrame, SetCount
+from formcheck.exercises.hip_thrust.rules import CUES
+from formcheck.core.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
+from formcheck.core.skeleton import LM
+from formcheck.core.tracker import SetTracker
+from formcheck.core.types import PoseFrame
+from formcheck.io.video_writer import H264Writer
+from formcheck.apps.voice import CueScheduler, Voice, wav_duration_s
 from conftest import SAMPLES
 from synth import pose_at, rep_profile
 
@@ -63,7 +63,7 @@ def _live(tmp_path: Path, *args: str, capsys=None) -> tuple[int, dict, dict]:
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory):
     """`formcheck analyze` (the offline path) on the clips the live tests replay, computed once."""
-    from formcheck.analysis import analyze
+    from formcheck.apps.analyze import analyze
 
     cache: dict[str, object] = {}
 
@@ -432,7 +432,7 @@ def _near(img: np.ndarray, rgb, tol: int = 40) -> int:
 @pytest.mark.gui
 def test_live_window_under_xvfb_shows_overlay_and_obeys_keys(tmp_path, xvfb):
     """The real window: set-up check, skeleton on screen, space pauses (picture frozen), r resets, q quits."""
-    from formcheck.overlay import AMBER, NEAR
+    from formcheck.render.overlay import AMBER, NEAR
 
     keys = _X(xvfb)
     out = tmp_path / "live"

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.report import FRAME_COLUMNS
-from formcheck.report_html import (EMBED_MAX_BYTES, build_html, cue_verdicts, fmt_expected, fmt_value,
+from formcheck.report.files import FRAME_COLUMNS
+from formcheck.report.page import (EMBED_MAX_BYTES, build_html, cue_verdicts, fmt_expected, fmt_value,
                                    iter_html, lockout_thumbnails, read_frames, write_html)
-from formcheck.rules.hip_thrust import CUE_GROUPS, CUES, RULE_IDS
-from formcheck.types import Analysis, Finding, Rep, VideoInfo
+from formcheck.exercises.hip_thrust.rules import CUE_GROUPS, CUES, RULE_IDS
+from formcheck.core.types import Analysis, Finding, Rep, VideoInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "sample_videos" / "dev05_head_back.mp4"
@@ -181,7 +181,7 @@ def test_format_values_and_ranges():
 
 def _fake_outputs(out: Path, a: Analysis, seconds: float = 10.0, fps: float = 10.0) -> None:
     """A tiny annotated.mp4 (frame brightness encodes time) and a frames.csv with a rep-shaped angle curve."""
-    from formcheck.video_out import H264Writer
+    from formcheck.io.video_writer import H264Writer
 
     n = int(seconds * fps)
     w = H264Writer(out / "annotated.mp4", 96, 64, fps)
@@ -265,7 +265,7 @@ def test_write_html_without_video_or_frames(tmp_path):
 @pytest.fixture(scope="module")
 def dev05(tmp_path_factory):
     """The real pipeline's output folder for a clip with faults (about 10 s of CPU)."""
-    from formcheck.analysis import analyze
+    from formcheck.apps.analyze import analyze
 
     out = tmp_path_factory.mktemp("dev05")
     result = analyze(CLIP, out, video=True, html=True)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from formcheck.reps import RepSegmenter, RepSettings
+from formcheck.core.reps import RepSegmenter, RepSettings
 
 S = RepSettings(rise_deg=12, fall_deg=6, bottom_band_deg=3, top_band_deg=1.5, min_rep_s=0.6)
 

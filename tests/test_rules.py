@@ -4,9 +4,9 @@ Each row: what the rep does at the top -> the faults formcheck must report (and 
 """
 import pytest
 
-from formcheck.config import load_profile
-from formcheck.rules.hip_thrust import RULE_IDS
-from formcheck.tracker import SetTracker
+from formcheck.core.config import load_profile
+from formcheck.exercises.hip_thrust.rules import RULE_IDS
+from formcheck.core.tracker import SetTracker
 from synth import rep_profile
 
 PROFILE = load_profile()

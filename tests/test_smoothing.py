@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from formcheck.smoothing import OneEuro, SignalCleaner, zero_phase
+from formcheck.core.smoothing import OneEuro, SignalCleaner, zero_phase
 
 
 def test_one_euro_reduces_jitter_and_follows_steps():

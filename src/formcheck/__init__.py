@@ -7,15 +7,15 @@
 
 `analyze` returns an `Analysis` (the same data as report.json). The CLI is `formcheck analyze|eval|live|batch`.
 """
-from .errors import FormcheckError
-from .types import Analysis, Finding, Rep, VideoInfo
+from formcheck.core.errors import FormcheckError
+from formcheck.core.types import Analysis, Finding, Rep, VideoInfo
 
 __version__ = "0.1.0"
 __all__ = ["analyze", "Analysis", "Rep", "Finding", "VideoInfo", "FormcheckError", "__version__"]
 
 
 def analyze(path, out_dir=None, **kwargs) -> Analysis:
-    """Analyse one clip; see formcheck.analysis.analyze for the options."""
-    from .analysis import analyze as _analyze
+    """Analyse one clip; see formcheck.apps.analyze.analyze for the options."""
+    from formcheck.apps.analyze import analyze as _analyze
 
     return _analyze(path, out_dir, **kwargs)

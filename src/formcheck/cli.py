@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import FormcheckError
+from formcheck.core.errors import FormcheckError
 
 
 def _progress_bar(desc: str):
@@ -23,8 +23,8 @@ def _progress_bar(desc: str):
 
 
 def cmd_analyze(a: argparse.Namespace) -> int:
-    from .analysis import analyze
-    from .report import summary_text
+    from formcheck.apps.analyze import analyze
+    from formcheck.report.files import summary_text
 
     bar, upd = _progress_bar(Path(a.clip).name)
     try:
@@ -40,19 +40,19 @@ def cmd_analyze(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from .evaluate import main as eval_main
+    from formcheck.apps.evaluate import main as eval_main
 
     return eval_main(a)
 
 
 def cmd_live(a: argparse.Namespace) -> int:
-    from .live import main as live_main
+    from formcheck.apps.live import main as live_main
 
     return live_main(a)
 
 
 def cmd_batch(a: argparse.Namespace) -> int:
-    from .batch import main as batch_main
+    from formcheck.apps.batch import main as batch_main
 
     return batch_main(a)
 

@@ -11,10 +11,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .rules.hip_thrust import CUES
-from .skeleton import SIDE_EDGES, SIDE_JOINTS
-from .tracker import FrameState
-from .types import Rep
+from formcheck.exercises.hip_thrust.rules import CUES
+from formcheck.core.skeleton import SIDE_EDGES, SIDE_JOINTS
+from formcheck.core.tracker import FrameState
+from formcheck.core.types import Rep
 
 GREEN = (60, 200, 90)
 RED = (235, 60, 50)

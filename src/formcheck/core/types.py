@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from .skeleton import N_LANDMARKS
+from formcheck.core.skeleton import N_LANDMARKS
 
 SCHEMA_VERSION = "1.0"
 

@@ -7,8 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import FormcheckError
-from .reps import RepSettings
+from formcheck.core.errors import FormcheckError
+from formcheck.core.reps import RepSettings
 
 
 class ProfileError(FormcheckError, ValueError):
@@ -105,7 +105,7 @@ def _build(cls: type, table: Any, where: str) -> Any:
 def load_profile(path: str | Path | None = None) -> Profile:
     """Load a rule profile; None loads the shipped hip-thrust profile."""
     if path is None:
-        text = resources.files("formcheck").joinpath("profiles/hip_thrust.toml").read_text()
+        text = resources.files("formcheck").joinpath("exercises/hip_thrust/profile.toml").read_text()
         source = "builtin:hip_thrust.toml"
     else:
         p = Path(path)

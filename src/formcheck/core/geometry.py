@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Calibration
-from .skeleton import LM, SIDE_JOINTS
-from .types import FrameFeatures, PoseFrame
+from formcheck.core.config import Calibration
+from formcheck.core.skeleton import LM, SIDE_JOINTS
+from formcheck.core.types import FrameFeatures, PoseFrame
 
 
 def to_canonical(xy_px: np.ndarray, head_right: bool) -> np.ndarray:

@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..config import Profile
-from ..types import Finding, FrameFeatures
+from formcheck.core.config import Profile
+from formcheck.core.types import Finding, FrameFeatures
 
 RULE_IDS = ("feet_too_far", "feet_too_close", "lumbar_hyperextension", "partial_lockout",
             "head_back", "no_pause", "rocking", "heel_lift")

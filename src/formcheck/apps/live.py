@@ -33,17 +33,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import overlay
-from .config import Profile, load_profile
-from .errors import FormcheckError, InputError, OutputError
-from .pose import PoseEstimator, quiet_native_stderr
-from .report import summary_text, write_json, write_text_atomic
-from .rules.hip_thrust import CUES
-from .setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
-from .sources import VideoFile
-from .tracker import FrameState, SetTracker
-from .types import Analysis, Rep, VideoInfo
-from .video_out import H264Writer
+from formcheck.render import overlay
+from formcheck.core.config import Profile, load_profile
+from formcheck.core.errors import FormcheckError, InputError, OutputError
+from formcheck.io.pose import PoseEstimator, quiet_native_stderr
+from formcheck.report.files import summary_text, write_json, write_text_atomic
+from formcheck.exercises.hip_thrust.rules import CUES
+from formcheck.core.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
+from formcheck.io.video_file import VideoFile
+from formcheck.core.tracker import FrameState, SetTracker
+from formcheck.core.types import Analysis, Rep, VideoInfo
+from formcheck.io.video_writer import H264Writer
 
 DEFAULT_OUT_DIR = "formcheck_live"
 WINDOW_NAME = "formcheck live"
@@ -604,7 +604,7 @@ class LiveSession:
         self.model_name = Path(self._est.model_path).name
         self._win = Window() if self.window else None
         if self.voice:
-            from .voice import Voice
+            from formcheck.apps.voice import Voice
 
             self._voice = Voice(self.voice_wav_dir, play=self.voice_play,
                                 clock=lambda: time.monotonic() - self.source.t0_s)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .skeleton import N_LANDMARKS
-from .types import PoseFrame
+from formcheck.core.errors import ModelError
+from formcheck.core.skeleton import N_LANDMARKS
+from formcheck.core.types import PoseFrame
 
 DEFAULT_MODEL_SHA256 = "1240ae55db760a1cff9f97e6e6926cd74e416752a34989286e92726ad3dbcc61"
 

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 from typing import IO
 
-from .errors import OutputError
-from .rules.hip_thrust import CUES, RULE_IDS
-from .tracker import FrameState
-from .types import Analysis
+from formcheck.core.errors import OutputError
+from formcheck.exercises.hip_thrust.rules import CUES, RULE_IDS
+from formcheck.core.tracker import FrameState
+from formcheck.core.types import Analysis
 
 FRAME_COLUMNS = ("frame", "t_s", "detected", "phase", "rep", "knee_deg", "hip_deg", "neck_ext_deg", "torso_deg",
                  "shin_deg", "knee_deg_smooth", "hip_deg_smooth", "neck_ext_deg_smooth")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skeleton import LM
-from .types import PoseFrame
+from formcheck.core.skeleton import LM
+from formcheck.core.types import PoseFrame
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import FormcheckError
-from .rules.hip_thrust import CUES
+from formcheck.core.errors import FormcheckError
+from formcheck.exercises.hip_thrust.rules import CUES
 
 #: which fault to say first when one rep fails several rules: what loads the spine, then what wastes the rep
 PRIORITY: tuple[str, ...] = ("lumbar_hyperextension", "head_back", "feet_too_far", "feet_too_close",

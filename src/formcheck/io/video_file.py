@@ -14,8 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import InputError
-from .types import VideoInfo
+from formcheck.core.errors import InputError
+from formcheck.core.types import VideoInfo
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".3gp", ".ts", ".mts"}
 

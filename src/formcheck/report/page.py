@@ -24,10 +24,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .config import Profile, ProfileError, load_profile
-from .rules.hip_thrust import CUE_GROUPS, CUES
-from .smoothing import zero_phase
-from .types import Analysis, Finding, Rep, Verdict
+from formcheck.core.config import Profile, ProfileError, load_profile
+from formcheck.exercises.hip_thrust.rules import CUE_GROUPS, CUES
+from formcheck.core.smoothing import zero_phase
+from formcheck.core.types import Analysis, Finding, Rep, Verdict
 
 REPORT_NAME = "report.html"
 VIDEO_NAME = "annotated.mp4"

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 from urllib.parse import quote
 
-from .errors import FormcheckError, InputError, OutputError
-from .report import write_text_atomic
-from .rules.hip_thrust import RULE_IDS
+from formcheck.core.errors import FormcheckError, InputError, OutputError
+from formcheck.report.files import write_text_atomic
+from formcheck.exercises.hip_thrust.rules import RULE_IDS
 
 EXIT_SOME_FAILED = 10          # some clips failed (the others' outputs and the summary are written)
 DONE_MARKER = ".formcheck-done.json"   # written after report.json: fingerprint + summary row
@@ -77,7 +77,7 @@ _model_ids: dict[str, dict] = {}
 
 def model_identity(model: str | os.PathLike | None) -> dict:
     """Name, size and sha256 of the pose model that `analyze` will load (cached per process: it is 9 MB)."""
-    from .pose import resolve_model
+    from formcheck.io.pose import resolve_model
 
     path = resolve_model(model)
     key = str(path)
@@ -94,8 +94,8 @@ def profile_identity(profile) -> dict:
 
 
 def html_available() -> bool:
-    """report.html is written only once formcheck.report_html exists (it lands separately)."""
-    return importlib.util.find_spec("formcheck.report_html") is not None
+    """report.html is written only once formcheck.report.page exists (it lands separately)."""
+    return importlib.util.find_spec("formcheck.report.page") is not None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ class ClipJob:
     clip_label: str      # the path as found, for the summary
     out_dir: str         # absolute path of this clip's output folder
     name: str            # the folder's name under OUT (its key in progress events and the summary)
-    profile: Any         # formcheck.config.Profile
+    profile: Any         # formcheck.core.config.Profile
     model: str | None    # None = the shipped model, which the worker resolves (and verifies) itself
     video: bool
     html: bool
@@ -198,7 +198,7 @@ def run_clip(job: ClipJob, progress_queue=None) -> dict:
             out.mkdir(parents=True, exist_ok=True)
             write_json_atomic(out / JOB_MARKER, {**ident, "video": job.video, "html": job.html})
             started = True
-        from .analysis import analyze
+        from formcheck.apps.analyze import analyze
 
         res = analyze(job.clip, out, profile=job.profile, model=job.model, video=job.video, html=job.html,
                       progress=progress)
@@ -633,8 +633,8 @@ def run_batch(paths: list[str], out_dir: str | os.PathLike, *, jobs: int | None 
     Raises FormcheckError only for problems with the whole batch (nothing found, bad profile or model, OUT not
     writable, Ray unreachable); a bad clip is recorded in its row.
     """
-    from .config import Profile, load_profile
-    from .sources import find_videos
+    from formcheck.core.config import Profile, load_profile
+    from formcheck.io.video_file import find_videos
 
     t0 = time.monotonic()
     if jobs is not None and jobs < 1:
@@ -701,7 +701,7 @@ def run_batch(paths: list[str], out_dir: str | os.PathLike, *, jobs: int | None 
 
 
 def _version() -> str:
-    from . import __version__
+    from formcheck import __version__
 
     return __version__
 

@@ -11,15 +11,15 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from . import overlay
-from .config import Profile, load_profile
-from .errors import InputError, NoPersonError, NoRepsError, OutputError
-from .pose import PoseEstimator
-from .report import FrameCsv, write_json
-from .sources import VideoFile
-from .tracker import SetTracker
-from .types import Analysis, VideoInfo
-from .video_out import H264Writer
+from formcheck.render import overlay
+from formcheck.core.config import Profile, load_profile
+from formcheck.core.errors import InputError, NoPersonError, NoRepsError, OutputError
+from formcheck.io.pose import PoseEstimator
+from formcheck.report.files import FrameCsv, write_json
+from formcheck.io.video_file import VideoFile
+from formcheck.core.tracker import SetTracker
+from formcheck.core.types import Analysis, VideoInfo
+from formcheck.io.video_writer import H264Writer
 
 Progress = Callable[[int, int], None]
 _END = object()
@@ -53,7 +53,7 @@ def _warm_matplotlib() -> None:
 
         from matplotlib.figure import Figure
 
-        from . import report_html  # noqa: F401
+        from formcheck.report import page as report_html  # noqa: F401
 
         fig = Figure(figsize=(1, 1))
         fig.add_subplot().set_title("warm-up")
@@ -112,7 +112,7 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     try:
         result = _run(src, tmp, prof, model, video, progress)
         if html:
-            from .report_html import write_html
+            from formcheck.report.page import write_html
             write_html(result, tmp, prof)
         final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
                  if (tmp / name).exists()}

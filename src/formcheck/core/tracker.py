@@ -10,13 +10,13 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from .config import Profile
-from .geometry import features, head_right_score, side_score
-from .reps import RepEvent, RepSegmenter
-from .rules import judge_rep
-from .rules.hip_thrust import RepWindow
-from .smoothing import SignalCleaner
-from .types import Finding, FrameFeatures, PoseFrame, Rep
+from formcheck.core.config import Profile
+from formcheck.core.geometry import features, head_right_score, side_score
+from formcheck.core.reps import RepEvent, RepSegmenter
+from formcheck.exercises.hip_thrust.rules import judge_rep
+from formcheck.exercises.hip_thrust.rules import RepWindow
+from formcheck.core.smoothing import SignalCleaner
+from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep
 
 SIDE_LOCK_FRAMES = 15      # detected frames before the side/facing vote is frozen
 BASELINE_S = 0.4           # frames before the rep start used as the resting reference (heel)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .rules.hip_thrust import RULE_IDS
+from formcheck.exercises.hip_thrust.rules import RULE_IDS
 
 HIDDEN_PLATE_RADIUS_M = 0.2
 #: rules whose metric needs the hip joint (everything but the hold time, which comes from the drive signal)
@@ -29,8 +29,8 @@ ANGLES = (("knee_deg", "knee_deg_at_lockout"), ("hip_deg", "hip_deg_at_lockout")
 def _analyse_one(args: tuple[str, str | None, str | None]) -> dict:
     """Run the real pipeline on one clip (no video, no html) and return its report dict or the error."""
     clip, profile, model = args
-    from .analysis import analyze
-    from .errors import FormcheckError
+    from formcheck.apps.analyze import analyze
+    from formcheck.core.errors import FormcheckError
 
     with tempfile.TemporaryDirectory(prefix="formcheck-eval-") as tmp:
         try:
@@ -221,14 +221,14 @@ def markdown(m: dict) -> str:
 
 
 def _atomic_write(path: str | Path, text: str) -> None:
-    from .report import write_text_atomic
+    from formcheck.report.files import write_text_atomic
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(path), text)
 
 
 def main(a) -> int:
-    from .errors import InputError
+    from formcheck.core.errors import InputError
 
     folder = Path(a.dir)
     if not folder.is_dir() or not any(folder.glob("*.truth.json")):
