@@ -70,7 +70,7 @@ def _worker_probe(clip: str, out_dir: str) -> dict:
     import threading
 
     from formcheck.apps.batch import ClipJob, profile_identity, run_clip
-    from formcheck.core.config import load_profile
+    from formcheck.exercises import load_profile
 
     prof = load_profile(None)
     job = ClipJob(clip=clip, clip_label=clip, out_dir=out_dir, name=Path(out_dir).name, profile=prof, model=None,

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from formcheck.core.config import load_profile  # noqa: E402
+from formcheck.exercises import load_profile  # noqa: E402
 from formcheck.apps.live import FileAsCamera, LiveSession  # noqa: E402
 
 SIZES = ((640, 480), (1280, 720))

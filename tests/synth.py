@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 
-from formcheck.core.config import Calibration
+from formcheck.exercises import load_profile
 from formcheck.core.skeleton import SIDE_JOINTS, LM
 from formcheck.core.types import PoseFrame
 
-CAL = Calibration()
+CAL = load_profile().calibration
 TORSO_PX, THIGH_PX, SHIN_PX, NECK_PX, HEAD_PX, FOOT_PX = 150.0, 130.0, 130.0, 45.0, 25.0, 60.0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from formcheck import batch
+from formcheck.apps import batch
 from formcheck.cli import main
 from conftest import SAMPLES
 
@@ -190,7 +190,7 @@ def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path
     assert_broken_rows(again, folder)
 
     # what makes a clip 'not done': another profile or model, a changed clip, a missing or newly wanted output
-    from formcheck.core.config import load_profile
+    from formcheck.exercises import load_profile
 
     prof = load_profile(None)
     pid = batch.profile_identity(prof)

@@ -1,6 +1,7 @@
 import pytest
 
-from formcheck.core.config import ProfileError, load_profile
+from formcheck.core.config import ProfileError
+from formcheck.exercises import load_profile
 
 
 def test_shipped_profile_loads_with_coaching_thresholds():

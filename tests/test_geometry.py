@@ -3,7 +3,7 @@ import pytest
 
 from formcheck.core.geometry import (features, head_angle_deg, hip_angle_deg, joint_angle_deg, line_from_vertical_deg,
                                 side_score, to_canonical, head_right_score)
-from synth import pose_at
+from synth import CAL, pose_at
 
 
 @pytest.mark.parametrize("a,b,c,expected", [
@@ -54,7 +54,7 @@ def test_features_recover_angles_either_facing(head_right):
     p = pose_at(0.0, torso_deg=5, hip_deg=178, knee_deg=90, neck_ext_deg=-25, head_right=head_right)
     assert head_right_score(p) * (1 if head_right else -1) > 0
     assert side_score(p) > 0  # left side is near in the synthetic pose
-    f = features(p, "left", head_right, 0.5)
+    f = features(p, "left", head_right, 0.5, CAL)
     assert f.knee_deg == pytest.approx(90, abs=1e-6)
     assert f.hip_deg == pytest.approx(178, abs=1e-6)
     assert f.torso_deg == pytest.approx(5, abs=1e-6)
@@ -65,7 +65,7 @@ def test_features_recover_angles_either_facing(head_right):
 def test_hidden_landmark_gives_nan_not_a_guess():
     p = pose_at(0.0, torso_deg=5, hip_deg=178)
     p.visibility[25] = 0.1  # left knee
-    f = features(p, "left", True, 0.5)
+    f = features(p, "left", True, 0.5, CAL)
     assert np.isnan(f.knee_deg) and np.isnan(f.hip_deg)
     assert np.isfinite(f.torso_deg)  # the drive signal does not need the knee
 

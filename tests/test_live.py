@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 
 from formcheck.cli import main
-from formcheck.core.config import load_profile
+from formcheck.exercises import candidates, load_profile
 from formcheck.apps.live import Captured, LatestFrame, SetCount
-from formcheck.exercises.hip_thrust.rules import CUES
+from formcheck.exercises.hip_thrust import HIP_THRUST
+
+CUES = HIP_THRUST.cues
 from formcheck.core.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
 from formcheck.core.skeleton import LM
 from formcheck.core.tracker import SetTracker
@@ -221,7 +223,7 @@ def test_latest_frame_keeps_the_newest_and_counts_the_dropped():
 def test_pause_mid_rep_neither_counts_a_broken_rep_nor_calls_a_false_fault():
     """Pausing skips frames; without closing the tracker the skipped hold would read as a rep with no pause."""
     frames = rep_profile(np.array([]), [{"hold_s": 1.2}, {"hold_s": 1.2}, {"hold_s": 1.2}], fps=30)
-    count = SetCount(SetTracker(load_profile(None)))
+    count = SetCount(SetTracker(candidates('hip_thrust')))
     rep_s = 0.8 + 0.9 + 1.2 + 0.9
     pause_from, pause_to = rep_s + 0.8 + 0.9 + 0.3, rep_s + 0.8 + 0.9 + 1.0   # in rep 2's hold
     paused = False

@@ -19,7 +19,9 @@ import pytest
 from formcheck.report.files import FRAME_COLUMNS
 from formcheck.report.page import (EMBED_MAX_BYTES, build_html, cue_verdicts, fmt_expected, fmt_value,
                                    iter_html, lockout_thumbnails, read_frames, write_html)
-from formcheck.exercises.hip_thrust.rules import CUE_GROUPS, CUES, RULE_IDS
+from formcheck.exercises.hip_thrust import HIP_THRUST
+
+CUE_GROUPS, CUES, RULE_IDS = HIP_THRUST.cue_groups, HIP_THRUST.cues, HIP_THRUST.rule_ids
 from formcheck.core.types import Analysis, Finding, Rep, VideoInfo
 
 ROOT = Path(__file__).resolve().parents[1]

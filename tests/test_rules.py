@@ -4,8 +4,10 @@ Each row: what the rep does at the top -> the faults formcheck must report (and 
 """
 import pytest
 
-from formcheck.core.config import load_profile
-from formcheck.exercises.hip_thrust.rules import RULE_IDS
+from formcheck.exercises import load_profile
+from formcheck.exercises.hip_thrust import HIP_THRUST
+
+RULE_IDS = HIP_THRUST.rule_ids
 from formcheck.core.tracker import SetTracker
 from synth import rep_profile
 
@@ -29,7 +31,7 @@ CASES = [
 
 
 def track(reps, fps=30.0):
-    tr = SetTracker(PROFILE)
+    tr = SetTracker([(HIP_THRUST, PROFILE)])
     states = [tr.update(p) for p in rep_profile(None, reps, fps)]
     return tr.finish(), states
 

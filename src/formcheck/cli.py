@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from formcheck.core.errors import FormcheckError
+from formcheck.exercises import CHOICES
 
 
 def _progress_bar(desc: str):
@@ -28,7 +29,8 @@ def cmd_analyze(a: argparse.Namespace) -> int:
 
     bar, upd = _progress_bar(Path(a.clip).name)
     try:
-        res = analyze(a.clip, a.output, profile=a.profile, model=a.model, video=not a.no_video, html=not a.no_html,
+        res = analyze(a.clip, a.output, profile=a.profile, exercise=a.exercise, model=a.model, video=not a.no_video,
+                      html=not a.no_html,
                       progress=upd)
     finally:
         bar.close()
@@ -64,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--profile", help="rule profile TOML (default: the shipped hip_thrust profile)")
         sp.add_argument("--model", help="PoseLandmarker .task bundle (default: models/pose_landmarker_full.task)")
+        sp.add_argument("--exercise", choices=CHOICES, default="auto",
+                        help="what the clip shows (default auto: hip thrust or glute bridge, told apart by whether "
+                             "the shoulders rest on a bench or on the floor)")
 
     an = sub.add_parser("analyze", help="analyse one clip: annotated video, report.json/html, frames.csv")
     an.add_argument("clip")

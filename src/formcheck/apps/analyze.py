@@ -3,6 +3,7 @@ atomically. Decoding and encoding run in their own threads (PyAV releases the GI
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import shutil
@@ -12,13 +13,15 @@ from pathlib import Path
 from typing import Callable
 
 from formcheck.render import overlay
-from formcheck.core.config import Profile, load_profile
+from formcheck.core.config import Profile
+from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, NoPersonError, NoRepsError, OutputError
 from formcheck.io.pose import PoseEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
 from formcheck.core.tracker import SetTracker
 from formcheck.core.types import Analysis, VideoInfo
+from formcheck.exercises import candidates, exercise_of
 from formcheck.io.video_writer import H264Writer
 
 Progress = Callable[[int, int], None]
@@ -85,20 +88,31 @@ def _encode(writer: H264Writer, q: queue.Queue, err: list) -> None:
             pass
 
 
+def resolve_candidates(profile: Profile | str | os.PathLike | None, exercise: str | None
+                       ) -> list[tuple[Exercise, Profile]]:
+    """What the tracker may choose between: a Profile object is its own exercise; a path or None go through
+    `exercises.candidates` (`exercise` "auto" or None: every exercise `auto` knows)."""
+    if isinstance(profile, Profile):
+        return [(exercise_of(profile), profile)]
+    return candidates(exercise, profile)
+
+
 def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, profile: Profile | str | None = None,
-            model: str | os.PathLike | None = None, video: bool = True, html: bool = True,
-            progress: Progress | None = None) -> Analysis:
+            exercise: str | None = "auto", model: str | os.PathLike | None = None, video: bool = True,
+            html: bool = True, progress: Progress | None = None) -> Analysis:
     """Analyse one clip and write its outputs into `out_dir` (default: next to the clip, `<stem>_formcheck/`).
 
     Outputs: annotated.mp4, report.json, frames.csv and report.html. They are written into a temporary folder
     inside `out_dir` and moved into place only when the analysis succeeded, report.json last, so a report.json
     on disk always belongs to a complete set.
 
+    exercise: "hip_thrust", "glute_bridge" or "auto" (the default: told apart from the set-up).
+
     Raises: InputError, ModelError, NoPersonError, NoRepsError, OutputError (all FormcheckError, with a one-line
     message that says what to do).
     """
     _pin_mmap_threshold()
-    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    cands = resolve_candidates(profile, exercise)
     if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
         threading.Thread(target=_warm_matplotlib, daemon=True).start()
     src = VideoFile(path)
@@ -110,7 +124,7 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         src.close()
         raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
     try:
-        result = _run(src, tmp, prof, model, video, progress)
+        result, prof = _run(src, tmp, cands, model, video, progress)
         if html:
             from formcheck.report.page import write_html
             write_html(result, tmp, prof)
@@ -118,7 +132,7 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
                  if (tmp / name).exists()}
         final["report.json"] = str(out / "report.json")
         outputs = {k.replace(".", "_"): v for k, v in final.items()}
-        result = Analysis(**{**result.__dict__, "outputs": outputs})
+        result = dataclasses.replace(result, outputs=outputs)
         write_json(result, tmp / "report.json")
         (out / "report.json").unlink(missing_ok=True)   # an older run's report must not vouch for new files
         for name in final:                       # report.json moves last: its presence marks completion
@@ -129,9 +143,11 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress: Progress | None) -> Analysis:
+def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model, video: bool,
+         progress: Progress | None) -> tuple[Analysis, Profile]:
     info: VideoInfo = src.info
-    tracker = SetTracker(prof)
+    tracker = SetTracker(cands)
+    prof = tracker.profile
     frames_q: queue.Queue = queue.Queue(maxsize=8)
     dec_err: list = []
     enc_q: queue.Queue = queue.Queue(maxsize=8)
@@ -185,11 +201,12 @@ def _run(src: VideoFile, tmp: Path, prof: Profile, model, video: bool, progress:
         raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
                             f"film the whole body from the side, well lit")
     if not reps:
-        raise NoRepsError(f"{info.path}: no complete hip-thrust rep found; film from the side with the whole body "
+        raise NoRepsError(f"{info.path}: no complete {tracker.exercise.name.replace('_', '-')} rep found; film from the side with the whole body "
                           f"in frame for the whole set")
     if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
         warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")
-    info = VideoInfo(**{**info.__dict__, "n_frames": n, "duration_s": round(tracker._last_t + 1.0 / info.fps, 3)})
+    info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker._last_t + 1.0 / info.fps, 3))
     return Analysis(video=info, reps=tuple(reps), n_frames=n, detection_rate=round(tracker.detection_rate, 4),
-                    side=tracker.side, facing="right" if tracker.head_right else "left", profile=prof.source,
-                    model=Path(est.model_path).name, warnings=tuple(warnings))
+                    side=tracker.side, facing="right" if tracker.head_right else "left",
+                    profile=tracker.profile.source, model=Path(est.model_path).name,
+                    exercise=tracker.exercise.name, warnings=tuple(warnings)), tracker.profile

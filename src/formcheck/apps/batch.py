@@ -36,7 +36,10 @@ from urllib.parse import quote
 
 from formcheck.core.errors import FormcheckError, InputError, OutputError
 from formcheck.report.files import write_text_atomic
-from formcheck.exercises.hip_thrust.rules import RULE_IDS
+from formcheck.exercises import EXERCISES
+
+#: every rule any exercise judges (summary columns stay the same whatever each clip was)
+RULE_IDS = tuple(dict.fromkeys(r for ex in EXERCISES.values() for r in ex.rule_ids))
 
 EXIT_SOME_FAILED = 10          # some clips failed (the others' outputs and the summary are written)
 DONE_MARKER = ".formcheck-done.json"   # written after report.json: fingerprint + summary row
@@ -633,7 +636,8 @@ def run_batch(paths: list[str], out_dir: str | os.PathLike, *, jobs: int | None 
     Raises FormcheckError only for problems with the whole batch (nothing found, bad profile or model, OUT not
     writable, Ray unreachable); a bad clip is recorded in its row.
     """
-    from formcheck.core.config import Profile, load_profile
+    from formcheck.core.config import Profile
+    from formcheck.exercises import load_profile
     from formcheck.io.video_file import find_videos
 
     t0 = time.monotonic()

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.exercises.hip_thrust.rules import RULE_IDS
+from formcheck.exercises import EXERCISES
+
+#: every rule any exercise judges, in spec order (a clip's findings are scored on the rules its exercise has)
+RULE_IDS = tuple(dict.fromkeys(r for ex in EXERCISES.values() for r in ex.rule_ids))
 
 HIDDEN_PLATE_RADIUS_M = 0.2
 #: rules whose metric needs the hip joint (everything but the hold time, which comes from the drive signal)
-NEEDS_HIPS = tuple(r for r in RULE_IDS if r != "no_pause")
+NEEDS_HIPS = tuple(dict.fromkeys(r.id for ex in EXERCISES.values() for r in ex.rules if r.needs))
 ANGLES = (("knee_deg", "knee_deg_at_lockout"), ("hip_deg", "hip_deg_at_lockout"), ("neck_ext_deg", "neck_ext_deg"))
 
 
@@ -42,13 +45,10 @@ def _analyse_one(args: tuple[str, str | None, str | None]) -> dict:
 
 def _margin(f: dict) -> float | None:
     """How far a value sits from its threshold, in the rule's unit (positive = on the side of its verdict)."""
-    try:
-        op, thr = f["expected"].split()
-        v = float(f["value"])
-        thr = float(thr)
-    except (KeyError, ValueError, TypeError, AttributeError):
+    v, lo, hi = f.get("value"), f.get("lo"), f.get("hi")
+    if v is None or (lo is None) == (hi is None):
         return None
-    inside = thr - v if op == "<=" else v - thr
+    inside = hi - v if hi is not None else v - lo
     return round(inside if f["verdict"] == "pass" else -inside, 3)
 
 

@@ -34,11 +34,11 @@ import cv2
 import numpy as np
 
 from formcheck.render import overlay
-from formcheck.core.config import Profile, load_profile
+from formcheck.core.config import Profile
+from formcheck.exercises import candidates, exercise_of
 from formcheck.core.errors import FormcheckError, InputError, OutputError
 from formcheck.io.pose import PoseEstimator, quiet_native_stderr
 from formcheck.report.files import summary_text, write_json, write_text_atomic
-from formcheck.exercises.hip_thrust.rules import CUES
 from formcheck.core.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
 from formcheck.io.video_file import VideoFile
 from formcheck.core.tracker import FrameState, SetTracker
@@ -444,8 +444,12 @@ class _FpsMeter:
         return (len(self._t) - 1) / (self._t[-1] - self._t[0])
 
 
-def _set_summary_lines(reps: list[Rep]) -> list[tuple[str, tuple[int, int, int]]]:
+def _set_summary_lines(reps: list[Rep], cues: dict[str, tuple[str, str]] | None = None
+                       ) -> list[tuple[str, tuple[int, int, int]]]:
     """The running set summary: rep count, clean reps, and each fault's cue with how often it came up."""
+    from formcheck.exercises import DEFAULT, get_exercise
+
+    cues = cues or get_exercise(DEFAULT).cues
     if not reps:
         return [("SET: no reps yet", overlay.WHITE)]
     n_good = sum(1 for r in reps if not r.faults)
@@ -453,7 +457,7 @@ def _set_summary_lines(reps: list[Rep]) -> list[tuple[str, tuple[int, int, int]]
               overlay.GREEN if n_good == len(reps) else overlay.WHITE)]
     tally = Counter(f for r in reps for f in r.faults)
     for rule_id, n in tally.most_common(4):
-        lines.append((f"{CUES[rule_id][0]} x{n}", overlay.RED))
+        lines.append((f"{cues[rule_id][0]} x{n}", overlay.RED))
     return lines
 
 
@@ -542,7 +546,7 @@ class LiveSession:
                  voice_play: bool = True, record: str | os.PathLike | None = None, skip_setup: bool = False,
                  max_seconds: float | None = None, setup: SetupSettings | None = None) -> None:
         self.source = source
-        self.profile = profile or load_profile(None)
+        self.profile = profile or candidates("hip_thrust")[0][1]
         self.model = model
         self.window = window
         self.voice = voice
@@ -556,7 +560,7 @@ class LiveSession:
         self.model_name = ""
         self.record_path: Path | None = None
         # loop state
-        self.tracker = SetTracker(self.profile)
+        self.tracker = SetTracker([(exercise_of(self.profile), self.profile)])
         self.count = SetCount(self.tracker)
         self.gate = None if skip_setup else SetupGate(self.setup)
         self.slot = LatestFrame()
@@ -686,7 +690,7 @@ class LiveSession:
             self._n_set_detected += int(pose.detected)
             for f in state.new_findings:
                 self.stats.verdicts.append({"t_s": round(t, 3), "rep": state.reps_done, "rule_id": f.rule_id,
-                                            "cue": CUES[f.rule_id][0]})
+                                            "cue": self.tracker.exercise.cues[f.rule_id][0]})
             if self._voice is not None and state.new_findings:
                 self._voice.offer(f.rule_id for f in state.new_findings)
         if pose.detected:
@@ -778,7 +782,8 @@ class LiveSession:
         analysis = Analysis(video=info, reps=tuple(reps), n_frames=n,
                             detection_rate=round(self._n_set_detected / n, 4) if n else 0.0,
                             side=self.tracker.side, facing="right" if self.tracker.head_right else "left",
-                            profile=self.profile.source, model=self.model_name, warnings=tuple(self.warnings))
+                            profile=self.profile.source, model=self.model_name, exercise=self.tracker.exercise.name,
+                            warnings=tuple(self.warnings))
         return LiveResult(analysis, st)
 
 
@@ -804,7 +809,7 @@ def write_outputs(result: LiveResult, out_dir: str | os.PathLike, record_path: P
 
 def main(args: argparse.Namespace) -> int:
     """`formcheck live`: coach one set, then print the set summary and write the report."""
-    prof = load_profile(args.profile)
+    prof = candidates(getattr(args, "exercise", None) or "hip_thrust", args.profile)[0][1]
     out_dir = Path(args.output or DEFAULT_OUT_DIR)
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise FormcheckError("--max-seconds must be > 0")

@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from formcheck.core.errors import FormcheckError
-from formcheck.exercises.hip_thrust.rules import CUES
+from formcheck.core.exercise import Exercise
+from formcheck.exercises import DEFAULT, get_exercise
 
-#: which fault to say first when one rep fails several rules: what loads the spine, then what wastes the rep
-PRIORITY: tuple[str, ...] = ("lumbar_hyperextension", "head_back", "feet_too_far", "feet_too_close",
-                             "partial_lockout", "heel_lift", "rocking", "no_pause")
 
 
 class VoiceError(FormcheckError):
@@ -51,14 +49,15 @@ class CueScheduler:
     - no repeats: the same cue is not said again within `repeat_gap_s` of the last time it was said
       (a fault on every rep is still called on each rep, a cue is never said frame after frame);
     - nothing stale: a cue waiting longer than `max_wait_s` is dropped (the lifter has moved on);
-    - several faults at once: said in `PRIORITY` order, one after the other.
+    - several faults at once: said in the exercise's `voice_order`, one after the other.
     """
 
     def __init__(self, repeat_gap_s: float = 2.5, max_wait_s: float = 3.0,
-                 cues: dict[str, tuple[str, str]] | None = None) -> None:
+                 cues: dict[str, tuple[str, str]] | None = None, exercise: Exercise | None = None) -> None:
         self.repeat_gap_s = repeat_gap_s
         self.max_wait_s = max_wait_s
-        self.cues = cues or CUES
+        self.exercise = exercise or get_exercise(DEFAULT)
+        self.cues = cues or self.exercise.cues
         self._pending: dict[str, float] = {}        # rule_id -> when offered
         self._last_said: dict[str, float] = {}      # cue text -> when it was last said
         self._speaking: str | None = None
@@ -71,9 +70,9 @@ class CueScheduler:
     def pending(self) -> tuple[str, ...]:
         return tuple(sorted(self._pending, key=self._rank))
 
-    @staticmethod
-    def _rank(rule_id: str) -> int:
-        return PRIORITY.index(rule_id) if rule_id in PRIORITY else len(PRIORITY)
+    def _rank(self, rule_id: str) -> int:
+        order = self.exercise.voice_order
+        return order.index(rule_id) if rule_id in order else len(order)
 
     def offer(self, rule_ids: Iterable[str], t_s: float) -> None:
         """Faults just judged. Offering one already waiting keeps its original time (it does not jump the queue)."""

@@ -1,11 +1,13 @@
-"""Typed settings: the rule profile (TOML). The one place defaults live; unknown keys are rejected."""
+"""Typed settings read from an exercise's rule profile (TOML). The profile is the one place numbers live: these
+classes have no defaults of their own, and unknown keys are rejected with the valid ones listed.
+
+A user's profile is an overlay on the exercise's shipped profile: keys it leaves out keep the shipped values.
+"""
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, fields
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from formcheck.core.errors import FormcheckError
 from formcheck.core.reps import RepSettings
@@ -17,130 +19,161 @@ class ProfileError(FormcheckError, ValueError):
 
 @dataclass(frozen=True)
 class PoseSettings:
-    min_visibility: float = 0.5
-    max_model_side_px: int = 1280
+    min_visibility: float
+    max_model_side_px: int
 
 
 @dataclass(frozen=True)
 class Calibration:
-    knee_offset_deg: float = -2.5
-    hip_offset_deg: float = -7.0
-    head_neutral_deg: float = 69.5
-    heel_drift_cm: float = 1.4
-    shin_length_m: float = 0.43
-    hold_lag_s: float = 0.1
+    knee_offset_deg: float
+    hip_offset_deg: float
+    head_neutral_deg: float
+    heel_drift_cm: float
+    shin_length_m: float
+    hold_lag_s: float
 
 
 @dataclass(frozen=True)
 class SmoothingSettings:
-    max_gap_s: float = 0.25
-    min_cutoff_hz: float = 1.5
-    beta: float = 0.02
+    max_gap_s: float
+    min_cutoff_hz: float
+    beta: float
 
 
 @dataclass(frozen=True)
 class Reliability:
-    min_frac_valid: float = 0.6
-    max_knee_split_torso: float = 0.5
-    max_hip_split_torso: float = 0.45
-    max_lockout_iqr_deg: float = 6.0
+    min_frac_valid: float
+    max_knee_split_torso: float
+    max_hip_split_torso: float
+    max_lockout_iqr_deg: float
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    knee_max_deg: float = 105.0
-    knee_min_deg: float = 75.0
-    hip_max_deg: float = 190.0
-    hip_min_deg: float = 165.0
-    neck_ext_max_deg: float = 20.0
-    hold_min_s: float = 0.5
-    shoulder_travel_max_frac: float = 0.15
-    heel_rise_max_cm: float = 3.0
+class Recognition:
+    """How the exercise is told apart from others by what the set-up looks like (shoulder height over the feet,
+    in torso lengths, median over the rep): a bench puts the shoulders well above the feet, the floor does not."""
+
+    shoulder_over_feet_min_torso: float
+    shoulder_over_feet_max_torso: float
 
 
-#: rule id -> the threshold keys its TOML table may hold
-RULE_KEYS: dict[str, tuple[str, ...]] = {
-    "feet_too_far": ("knee_max_deg",),
-    "feet_too_close": ("knee_min_deg",),
-    "lumbar_hyperextension": ("hip_max_deg",),
-    "partial_lockout": ("hip_min_deg",),
-    "head_back": ("neck_ext_max_deg",),
-    "no_pause": ("hold_min_s",),
-    "rocking": ("shoulder_travel_max_frac",),
-    "heel_lift": ("heel_rise_max_cm",),
-}
+class Thresholds(Mapping[str, float]):
+    """The rule thresholds of a profile by key (`knee_max_deg`), read as `t["knee_max_deg"]` or `t.knee_max_deg`."""
+
+    def __init__(self, values: Mapping[str, float]) -> None:
+        self._v = dict(values)
+
+    def __getitem__(self, key: str) -> float:
+        return self._v[key]
+
+    def __getattr__(self, key: str) -> float:
+        try:
+            return self.__dict__["_v"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._v)
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def __repr__(self) -> str:
+        return f"Thresholds({self._v!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Thresholds) and self._v == other._v
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._v.items())))
 
 
 @dataclass(frozen=True)
 class Profile:
-    name: str = "hip_thrust"
-    exercise: str = "hip_thrust"
-    source: str = "builtin"
-    pose: PoseSettings = PoseSettings()
-    calibration: Calibration = Calibration()
-    reps: RepSettings = RepSettings(rise_deg=12.0, fall_deg=6.0, bottom_band_deg=3.0, top_band_deg=1.5)
-    smoothing: SmoothingSettings = SmoothingSettings()
-    reliability: Reliability = Reliability()
-    thresholds: Thresholds = Thresholds()
+    name: str
+    exercise: str
+    source: str
+    pose: PoseSettings
+    calibration: Calibration
+    reps: RepSettings
+    smoothing: SmoothingSettings
+    reliability: Reliability
+    recognition: Recognition
+    thresholds: Thresholds
 
 
-def _build(cls: type, table: Any, where: str) -> Any:
+SECTIONS = {"profile": None, "pose": PoseSettings, "calibration": Calibration, "reps": RepSettings,
+            "smoothing": SmoothingSettings, "reliability": Reliability, "recognition": Recognition, "rules": None}
+
+
+def read_toml(text: str, source: str) -> dict:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"profile {source} is not valid TOML ({e})") from None
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ProfileError(f"profile {source}: unknown section(s) {', '.join(unknown)}; "
+                           f"valid: {', '.join(sorted(SECTIONS))}")
+    return data
+
+
+def _build(cls: type, table: Any, where: str, source: str) -> Any:
     if not isinstance(table, dict):
         raise ProfileError(f"[{where}] must be a table")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ProfileError(f"[{where}] unknown key(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+    missing = sorted(set(known) - set(table))
+    if missing:
+        raise ProfileError(f"profile {source}: [{where}] lacks {', '.join(missing)}")
     kw = {}
     for k, v in table.items():
-        default = getattr(cls(), k)
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise ProfileError(f"[{where}] {k} must be a number, got {v!r}")
-            v = type(default)(v) if isinstance(default, float) else int(v)
-        kw[k] = v
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise ProfileError(f"[{where}] {k} must be a number, got {v!r}")
+        kw[k] = int(v) if known[k].type in (int, "int") else float(v)
     return cls(**kw)
 
 
-def load_profile(path: str | Path | None = None) -> Profile:
-    """Load a rule profile; None loads the shipped hip-thrust profile."""
-    if path is None:
-        text = resources.files("formcheck").joinpath("exercises/hip_thrust/profile.toml").read_text()
-        source = "builtin:hip_thrust.toml"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise ProfileError(f"profile {p} not found: pass an existing .toml file to --profile")
-        text = p.read_text()
-        source = str(p)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProfileError(f"profile {source} is not valid TOML ({e})") from None
-    sections = {"profile", "pose", "calibration", "reps", "smoothing", "reliability", "rules"}
-    unknown = sorted(set(data) - sections)
-    if unknown:
-        raise ProfileError(f"profile {source}: unknown section(s) {', '.join(unknown)}; valid: {', '.join(sorted(sections))}")
-    head = data.get("profile", {})
-    thr: dict[str, Any] = {}
-    for rule_id, table in data.get("rules", {}).items():
-        if rule_id not in RULE_KEYS:
-            raise ProfileError(f"profile {source}: unknown rule [rules.{rule_id}]; valid: {', '.join(RULE_KEYS)}")
-        bad = sorted(set(table) - set(RULE_KEYS[rule_id]))
+def _merge(base: dict, over: dict) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def build_profile(base: dict, override: dict, source: str, threshold_keys: Mapping[str, tuple[str, ...]]) -> Profile:
+    """A Profile from the shipped profile's tables with a user's tables laid over them.
+
+    threshold_keys: rule id -> the keys its `[rules.<id>]` table may hold (from the exercise spec).
+    """
+    for rule_id, table in override.get("rules", {}).items():
+        if rule_id not in threshold_keys:
+            raise ProfileError(f"profile {source}: unknown rule [rules.{rule_id}]; valid: {', '.join(threshold_keys)}")
+        if not isinstance(table, dict):
+            raise ProfileError(f"[rules.{rule_id}] must be a table")
+        bad = sorted(set(table) - set(threshold_keys[rule_id]))
         if bad:
-            raise ProfileError(f"[rules.{rule_id}] unknown key(s) {', '.join(bad)}; valid: {', '.join(RULE_KEYS[rule_id])}")
-        thr.update(table)
-    try:
-        return Profile(
-            name=str(head.get("name", "hip_thrust")),
-            exercise=str(head.get("exercise", "hip_thrust")),
-            source=source,
-            pose=_build(PoseSettings, data.get("pose", {}), "pose"),
-            calibration=_build(Calibration, data.get("calibration", {}), "calibration"),
-            reps=_build(RepSettings, data.get("reps", {}), "reps"),
-            smoothing=_build(SmoothingSettings, data.get("smoothing", {}), "smoothing"),
-            reliability=_build(Reliability, data.get("reliability", {}), "reliability"),
-            thresholds=_build(Thresholds, thr, "rules"),
-        )
-    except TypeError as e:  # pragma: no cover - _build checks keys first
-        raise ProfileError(f"profile {source}: {e}") from None
+            raise ProfileError(f"[rules.{rule_id}] unknown key(s) {', '.join(bad)}; "
+                               f"valid: {', '.join(threshold_keys[rule_id])}")
+    data = _merge(base, override)
+    head = data.get("profile", {})
+    thr: dict[str, float] = {}
+    for rule_id, keys in threshold_keys.items():
+        table = data.get("rules", {}).get(rule_id, {})
+        for k in keys:
+            v = table.get(k)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise ProfileError(f"profile {source}: [rules.{rule_id}] {k} must be a number, got {v!r}")
+            thr[k] = float(v)
+    return Profile(
+        name=str(head.get("name", "")),
+        exercise=str(head.get("exercise", "")),
+        source=source,
+        thresholds=Thresholds(thr),
+        **{name: _build(cls, data.get(name, {}), name, source) for name, cls in SECTIONS.items() if cls},
+    )

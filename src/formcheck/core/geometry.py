@@ -92,9 +92,8 @@ def head_right_score(pose: PoseFrame) -> float:
 
 
 def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float,
-             calib: Calibration | None = None) -> FrameFeatures:
+             cal: Calibration) -> FrameFeatures:
     """All per-frame measurements of one pose on the given body side, calibrated. Hidden landmarks give NaN."""
-    cal = calib or Calibration()
     if not pose.detected:
         return FrameFeatures(t_s=pose.t_s, detected=False, side=side)
     j = SIDE_JOINTS[side]
@@ -122,9 +121,11 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         torso_deg=float(-line_from_horizontal_deg(sh, hip)),
         neck_ext_deg=cal.head_neutral_deg - float(head_angle_deg(hip, sh, ear, eye)),
         shoulder_x_px=float(sh[0]),
-        heel_rise_px=float(heel[1] - toe[1]),
+        heel_over_toe_px=float(heel[1] - toe[1]),
         torso_len_px=torso_len,
         shin_len_px=float(np.hypot(*(knee - ankle))),
         knee_split=float(knee_split),
         hip_split=float(hip_split),
+        shoulder_over_feet_torso=float(sh[1] - np.nanmin([heel[1], toe[1], ankle[1]])) / torso_len
+        if torso_len > 0 and np.isfinite([heel[1], toe[1], ankle[1]]).any() else float("nan"),
     )

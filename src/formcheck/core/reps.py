@@ -1,4 +1,5 @@
-"""Rep segmentation: a hysteresis state machine over one 'drive' signal (the hip angle), fed a sample at a time.
+"""Rep segmentation: a hysteresis state machine over one 'drive' signal, fed a sample at a time. The exercise spec
+names the signal (hip thrust and glute bridge: the torso angle, which needs only shoulder and hip height).
 
 Hysteresis is relative to the extremes actually reached (rise from the last bottom, fall from the last peak), so it
 adapts to any body, bench and camera and jitter smaller than the fall threshold can never count twice. The same
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     BOTTOM = "bottom"
     UP = "up"
     TOP = "top"
@@ -20,11 +21,13 @@ class Phase(str, Enum):
 
 @dataclass(frozen=True)
 class RepSettings:
-    rise_deg: float = 20.0        # rise above the bottom that starts a rep
-    fall_deg: float = 12.0        # fall below the peak that ends the top (and confirms the rep)
-    bottom_band_deg: float = 4.0  # within this of the bottom counts as "at the bottom" (start / end times)
-    top_band_deg: float = 3.0     # within this of the rep's peak counts as the lockout window
-    min_rep_s: float = 0.6        # shorter up-and-down cycles are jitter, not reps
+    """Thresholds in units of the drive signal (degrees); values come from the exercise's profile [reps]."""
+
+    rise_deg: float          # rise above the bottom that starts a rep
+    fall_deg: float          # fall below the peak that ends the top (and confirms the rep)
+    bottom_band_deg: float   # within this of the bottom counts as "at the bottom" (start / end times)
+    top_band_deg: float      # within this of the rep's peak counts as the lockout window
+    min_rep_s: float         # shorter up-and-down cycles are jitter, not reps
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,15 @@ class RepTimes:
     bottom: float
 
 
+class RepEventKind(StrEnum):
+    STARTED = "started"
+    TOP_LEFT = "top_left"     # the lockout window is known: judge the rep now
+    ENDED = "ended"
+
+
 @dataclass(frozen=True)
 class RepEvent:
-    kind: str          # "started", "top_left" (lockout window known: judge it now) or "ended"
+    kind: RepEventKind
     t_s: float
     rep: RepTimes
 
@@ -53,8 +62,8 @@ class RepSegmenter:
     it is only known once the hips have clearly left the top, which is when "top_left" fires.
     """
 
-    def __init__(self, settings: RepSettings | None = None) -> None:
-        self.s = settings or RepSettings()
+    def __init__(self, settings: RepSettings) -> None:
+        self.s = settings
         self.reset()
 
     def reset(self) -> None:
@@ -86,7 +95,7 @@ class RepSegmenter:
                 self._rep_bottom = self._min
                 self._peak, self._t_peak = value, t_s
                 self._top_hist = [(t_s, value)]
-                ev.append(RepEvent("started", t_s, self._times(math.nan)))
+                ev.append(RepEvent(RepEventKind.STARTED, t_s, self._times(math.nan)))
             return ev
         if self.phase in (Phase.UP, Phase.TOP):
             self._top_hist.append((t_s, value))
@@ -99,7 +108,7 @@ class RepSegmenter:
                 self.phase = Phase.DOWN
                 self._down_min, self._t_down_min = value, t_s
                 self._top_hist = []
-                ev.append(RepEvent("top_left", t_s, self._times(math.nan)))
+                ev.append(RepEvent(RepEventKind.TOP_LEFT, t_s, self._times(math.nan)))
             return ev
         # DOWN: the rep ends back at the bottom, or where the next drive starts (touch-and-go).
         if value < self._down_min:
@@ -110,7 +119,7 @@ class RepSegmenter:
             end = t_s if back_down else self._t_down_min
             times = self._times(end)
             if end - times.start_s >= s.min_rep_s:
-                ev.append(RepEvent("ended", t_s, times))
+                ev.append(RepEvent(RepEventKind.ENDED, t_s, times))
             self._begin_bottom(value, t_s, restart_from=(self._down_min, self._t_down_min) if next_drive else None)
             if next_drive:
                 ev.extend(self.update(t_s, value))
@@ -121,7 +130,7 @@ class RepSegmenter:
         if self.phase == Phase.DOWN:
             times = self._times(t_s)
             self.phase = Phase.BOTTOM
-            return [RepEvent("ended", t_s, times)]
+            return [RepEvent(RepEventKind.ENDED, t_s, times)]
         return []
 
     def _begin_bottom(self, value: float, t_s: float, restart_from: tuple[float, float] | None) -> None:

@@ -10,17 +10,28 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import statistics
+from typing import Sequence
+
 from formcheck.core.config import Profile
+from formcheck.core.exercise import Exercise
 from formcheck.core.geometry import features, head_right_score, side_score
-from formcheck.core.reps import RepEvent, RepSegmenter
-from formcheck.exercises.hip_thrust.rules import judge_rep
-from formcheck.exercises.hip_thrust.rules import RepWindow
+from formcheck.core.reps import Phase, RepEvent, RepEventKind, RepSegmenter, RepTimes
 from formcheck.core.smoothing import SignalCleaner
-from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep
+from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep, RepWindow
 
 SIDE_LOCK_FRAMES = 15      # detected frames before the side/facing vote is frozen
 BASELINE_S = 0.4           # frames before the rep start used as the resting reference (heel)
 HISTORY_S = 3.0            # how much recent history is kept to find that baseline
+
+
+@dataclass
+class PendingRep:
+    """A rep judged at the moment the hips left the top, waiting for its end (back at the bottom)."""
+
+    times: RepTimes
+    metrics: dict[str, float]
+    findings: tuple[Finding, ...]
 
 
 @dataclass
@@ -30,34 +41,51 @@ class FrameState:
     t_s: float
     pose: PoseFrame
     feat: FrameFeatures
-    smooth: dict[str, float]          # smoothed angles for display: knee_deg, hip_deg, neck_ext_deg, torso_deg
-    phase: str
+    smooth: dict[str, float]          # smoothed angles for display (the exercise's `display` fields)
+    phase: Phase
     reps_done: int                    # reps whose top has been judged
     side: str
     head_right: bool
     active: tuple[Finding, ...]       # failing findings shown now (the last judged rep's, until the next rep)
-    events: list[str] = field(default_factory=list)   # "started", "judged", "ended" this frame
+    exercise: Exercise                # what the set is judged as (may change once, at the first rep's verdict)
+    events: list[RepEventKind] = field(default_factory=list)   # rep events completed on this frame
     new_findings: tuple[Finding, ...] = ()            # failing findings judged on this very frame (voice cues)
 
 
 class SetTracker:
-    """Feed PoseFrames in time order with `update`; call `finish` at the end of the clip or stream."""
+    """Feed PoseFrames in time order with `update`; call `finish` at the end of the clip or stream.
 
-    DISPLAY = ("knee_deg", "hip_deg", "neck_ext_deg", "torso_deg")
+    candidates: the (exercise, profile) pairs the set may be. With one, that is the exercise. With several
+    (`--exercise auto`), the first rep's set-up decides (each profile's [recognition] range of shoulder height
+    over the feet) and the choice holds for the set. Per-frame work (features, smoothing, rep segmentation) uses
+    the first candidate's profile: candidates must agree on those sections and on the drive signal.
+    """
 
-    def __init__(self, profile: Profile) -> None:
-        self.profile = profile
-        sm = profile.smoothing
+    def __init__(self, candidates: Sequence[tuple[Exercise, Profile]]) -> None:
+        if not candidates:
+            raise ValueError("SetTracker needs at least one (exercise, profile)")
+        self.candidates = tuple(candidates)
+        ex0, prof0 = self.candidates[0]
+        for ex, prof in self.candidates[1:]:
+            if (ex.drive, ex.drive_sign) != (ex0.drive, ex0.drive_sign) or (prof.pose, prof.calibration, prof.reps,
+                                                                            prof.smoothing) != (
+                    prof0.pose, prof0.calibration, prof0.reps, prof0.smoothing):
+                raise ValueError(f"{ex.name} and {ex0.name} differ in drive or per-frame settings: "
+                                 f"they cannot share one tracker")
+        self.exercise, self.profile = ex0, prof0
+        self.decided = len(self.candidates) == 1
+        sm = prof0.smoothing
         self._drive = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
-        self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta) for k in self.DISPLAY}
-        self.segmenter = RepSegmenter(profile.reps)
+        self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
+                      for k in ex0.display}
+        self.segmenter = RepSegmenter(prof0.reps)
         self._side_votes = 0.0
         self._head_votes = 0.0
         self._n_detected = 0
         self.n_frames = 0
         self._history: deque[FrameFeatures] = deque()
         self._rep_frames: list[FrameFeatures] | None = None
-        self._pending: dict | None = None            # judged rep waiting for its end
+        self._pending: PendingRep | None = None
         self.reps: list[Rep] = []
         self._active: tuple[Finding, ...] = ()
         self._last_t = 0.0
@@ -90,7 +118,7 @@ class SetTracker:
         self._last_t = t
         feat = features(pose, self.side, self.head_right, self.profile.pose.min_visibility, self.profile.calibration)
         smooth = {k: c(t, getattr(feat, k)) for k, c in self._disp.items()}
-        drive = self._drive(t, feat.torso_deg)
+        drive = self._drive(t, self.exercise.drive_sign * getattr(feat, self.exercise.drive))
 
         self._history.append(feat)
         while self._history and self._history[0].t_s < t - HISTORY_S:
@@ -103,40 +131,58 @@ class SetTracker:
         for ev in self.segmenter.update(t, drive):
             events.append(ev.kind)
             new += self._on_event(ev)
-        return FrameState(t, pose, feat, smooth, self.segmenter.phase.value, len(self.reps) + (self._pending is not None),
-                          self.side, self.head_right, self._active, events, new)
+        return FrameState(t, pose, feat, smooth, self.segmenter.phase, len(self.reps) + (self._pending is not None),
+                          self.side, self.head_right, self._active, self.exercise, events, new)
 
     def _on_event(self, ev: RepEvent) -> tuple[Finding, ...]:
-        if ev.kind == "started":
+        if ev.kind == RepEventKind.STARTED:
             if self._pending is not None:    # previous rep never returned to the bottom: close it at this start
                 self._close_pending(ev.rep.start_s)
             self._rep_frames = [f for f in self._history if f.t_s >= ev.rep.start_s - BASELINE_S]
             self._active = ()
             return ()
-        if ev.kind == "top_left":
+        if ev.kind == RepEventKind.TOP_LEFT:
             frames = self._rep_frames or list(self._history)
             win = RepWindow(frames, ev.rep.start_s, ev.rep.lockout_start_s, ev.rep.lockout_end_s)
-            metrics, findings = judge_rep(win, self.profile)
-            self._pending = {"times": ev.rep, "metrics": metrics, "findings": findings}
+            if not self.decided:
+                self._decide(win)
+            metrics, findings = self.exercise.judge(win, self.profile, self.exercise)
+            self._pending = PendingRep(ev.rep, metrics, findings)
             self._rep_frames = None
             self._active = tuple(f for f in findings if f.verdict == "fail")
             return self._active
-        if ev.kind == "ended" and self._pending is not None:
+        if ev.kind == RepEventKind.ENDED and self._pending is not None:
             self._close_pending(ev.rep.end_s)
         return ()
+
+    def _decide(self, win: RepWindow) -> None:
+        """Choose the exercise from the first rep: the candidate whose recognition range holds the shoulders'
+        height over the feet (median over the drive); none holds it: the nearest range."""
+        vals = [f.shoulder_over_feet_torso for f in win.frames
+                if win.start_s - 1e-6 <= f.t_s <= win.lockout_end_s + 1e-6 and math.isfinite(f.shoulder_over_feet_torso)]
+        self.decided = True
+        if not vals:
+            return
+        h = statistics.median(vals)
+
+        def distance(c: tuple[Exercise, Profile]) -> float:
+            r = c[1].recognition
+            return max(r.shoulder_over_feet_min_torso - h, 0.0, h - r.shoulder_over_feet_max_torso)
+
+        self.exercise, self.profile = min(self.candidates, key=distance)
 
     def _close_pending(self, end_s: float) -> None:
         p = self._pending
         self._pending = None
-        rt = p["times"]
-        m = {k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else None) for k, v in p["metrics"].items()}
+        rt = p.times
+        m = {k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else None) for k, v in p.metrics.items()}
         down_s = end_s - rt.lockout_end_s
         m["down_s"] = round(down_s, 3)
         self.reps.append(Rep(
             index=len(self.reps) + 1, start_s=round(rt.start_s, 3), lockout_start_s=round(rt.lockout_start_s, 3),
             lockout_end_s=round(rt.lockout_end_s, 3), end_s=round(end_s, 3), hold_s=m.get("hold_s") or 0.0,
             up_s=round(rt.lockout_start_s - rt.start_s, 3), down_s=round(down_s, 3), metrics=m,
-            findings=p["findings"]))
+            findings=p.findings))
 
     def finish(self) -> list[Rep]:
         """End of stream: close a rep that already left the top; a rep cut off before its top is dropped."""
@@ -149,5 +195,5 @@ class SetTracker:
     def reset(self) -> None:
         """Start a new set (live 'r' key): count from zero, keep the side vote."""
         kept = (self._side_votes, self._head_votes, self._n_detected, self.n_frames)
-        self.__init__(self.profile)
+        self.__init__(self.candidates)
         self._side_votes, self._head_votes, self._n_detected, self.n_frames = kept

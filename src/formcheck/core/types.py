@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, asdict
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from formcheck.core.skeleton import N_LANDMARKS
 SCHEMA_VERSION = "1.0"
 
 Verdict = Literal["pass", "fail", "not_judged"]
+VERDICTS: tuple[str, ...] = ("fail", "pass", "not_judged")
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,12 @@ class FrameFeatures:
     torso_deg: float = float("nan")
     neck_ext_deg: float = float("nan")
     shoulder_x_px: float = float("nan")   # canonical x of the shoulder (along the bench)
-    heel_rise_px: float = float("nan")    # heel above toe, y up
+    heel_over_toe_px: float = float("nan")  # heel height over the toe, y up (its change over a rep is the lift)
     torso_len_px: float = float("nan")
     shin_len_px: float = float("nan")
     knee_split: float = float("nan")      # near-far knee distance / torso length (side view ~0.1)
     hip_split: float = float("nan")       # near-far hip distance / torso length
+    shoulder_over_feet_torso: float = float("nan")  # shoulder height over the lowest foot point / torso length
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,23 @@ class Finding:
     verdict: Verdict
     value: float | None
     unit: str
-    expected: str           # human-readable range, e.g. "75-105"
+    expected: str           # the good range as text, e.g. "<= 105" (display only: lo/hi are the numbers)
     t_s: float              # when in the clip the verdict applies (lockout middle, or the worst moment)
     cue: str                # plain words for the lifter ("" on pass)
     reason: str = ""        # why not judged
+    lo: float | None = None  # good range as numbers: value >= lo and <= hi (None = unbounded)
+    hi: float | None = None
+
+
+@dataclass(frozen=True)
+class RepWindow:
+    """What a rep gives the rules: its frames from a little before the drive started (the resting baseline) to
+    the moment the hips left the top, with the segmenter's times."""
+
+    frames: Sequence[FrameFeatures]
+    start_s: float
+    lockout_start_s: float
+    lockout_end_s: float
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,7 @@ class Analysis:
     facing: str              # where the head is in the frame: "left" / "right"
     profile: str
     model: str
+    exercise: str = "hip_thrust"
     outputs: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     schema_version: str = SCHEMA_VERSION

@@ -21,7 +21,7 @@ def default_model_path() -> Path:
     env = os.environ.get("FORMCHECK_MODEL")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models" / "pose_landmarker_full.task"
+    return Path(__file__).resolve().parents[3] / "models" / "pose_landmarker_full.task"
 
 
 _verified: set[str] = set()

@@ -11,7 +11,6 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from formcheck.exercises.hip_thrust.rules import CUES
 from formcheck.core.skeleton import SIDE_EDGES, SIDE_JOINTS
 from formcheck.core.tracker import FrameState
 from formcheck.core.types import Rep
@@ -24,14 +23,6 @@ GREY = (150, 150, 150)
 NEAR = (80, 200, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
-#: which joint label turns red for which failing rule
-JOINT_RULES = {
-    "knee": ("feet_too_far", "feet_too_close"),
-    "hip": ("lumbar_hyperextension", "partial_lockout"),
-    "ear": ("head_back",),
-    "shoulder": ("rocking",),
-    "heel": ("heel_lift",),
-}
 
 
 def _panel(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
@@ -68,6 +59,8 @@ def draw(img: np.ndarray, st: FrameState, reps: Sequence[Rep], fps_shown: float 
     s = max(h, w) / 640.0
     lw = max(1, int(round(2.5 * s)))
     failing = {f.rule_id for f in st.active}
+    cues = st.exercise.cues
+    joint_rules = st.exercise.joint_rules
 
     if st.pose.detected:
         xy = st.pose.xy_px
@@ -87,7 +80,7 @@ def draw(img: np.ndarray, st: FrameState, reps: Sequence[Rep], fps_shown: float 
                     cv2.circle(out, (int(p[0]), int(p[1])), max(2, width + 1), col, -1, cv2.LINE_AA)
         j = SIDE_JOINTS[st.side]
         for role, key, prefix in (("knee", "knee_deg", ""), ("hip", "hip_deg", ""), ("ear", "neck_ext_deg", "head ")):
-            bad = any(r in failing for r in JOINT_RULES[role])
+            bad = any(r in failing for r in joint_rules.get(role, ()))
             _angle_label(out, st.smooth.get(key, float("nan")), xy[j[role]], s, RED if bad else WHITE, prefix)
 
     # Top-left: rep counter and phase.
@@ -101,7 +94,7 @@ def draw(img: np.ndarray, st: FrameState, reps: Sequence[Rep], fps_shown: float 
     # Active cues, large, while they apply (from the verdict until the next rep starts).
     y = int(120 * s)
     for f in st.active:
-        cue = CUES[f.rule_id][0].upper()
+        cue = cues[f.rule_id][0].upper()
         _panel(out, 0, y - int(34 * s), int(24 * s + 22 * s * len(cue)), y + int(10 * s), 0.6)
         _text(out, cue, (int(10 * s), y), 1.1 * s, RED, max(1, int(3 * s)))
         y += int(50 * s)
@@ -118,7 +111,7 @@ def draw(img: np.ndarray, st: FrameState, reps: Sequence[Rep], fps_shown: float 
         x = int(8 * s)
         for r in reps[-8:]:
             faults = r.faults
-            label = f"{r.index}: " + (", ".join(CUES[f][0] for f in faults) if faults else "good")
+            label = f"{r.index}: " + (", ".join(cues[f][0] for f in faults if f in cues) if faults else "good")
             (tw, _), _ = cv2.getTextSize(label, FONT, 0.5 * s, 1)
             if x + tw > w:
                 break

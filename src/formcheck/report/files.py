@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import IO
 
 from formcheck.core.errors import OutputError
-from formcheck.exercises.hip_thrust.rules import CUES, RULE_IDS
 from formcheck.core.tracker import FrameState
-from formcheck.core.types import Analysis
+from formcheck.core.types import VERDICTS, Analysis
+from formcheck.exercises import get_exercise
 
 FRAME_COLUMNS = ("frame", "t_s", "detected", "phase", "rep", "knee_deg", "hip_deg", "neck_ext_deg", "torso_deg",
                  "shin_deg", "knee_deg_smooth", "hip_deg_smooth", "neck_ext_deg_smooth")
@@ -65,19 +65,24 @@ def load_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def rule_tally(analysis: Analysis) -> dict[str, dict[str, list[int]]]:
-    """rule id -> verdict -> rep numbers."""
-    out = {r: {"fail": [], "pass": [], "not_judged": []} for r in RULE_IDS}
-    for rep in analysis.reps:
-        for f in rep.findings:
-            out[f.rule_id][f.verdict].append(rep.index)
+def rule_tally(analysis: Analysis | dict) -> dict[str, dict[str, list[int]]]:
+    """rule id -> verdict -> rep numbers, for every rule of the analysis' exercise (an Analysis or its JSON)."""
+    d = analysis if isinstance(analysis, dict) else None
+    exercise = get_exercise(d.get("exercise", "hip_thrust") if d is not None else analysis.exercise)
+    out = {r: {v: [] for v in VERDICTS} for r in exercise.rule_ids}
+    for rep in (d["reps"] if d is not None else analysis.reps):
+        index = rep["index"] if d is not None else rep.index
+        for f in (rep["findings"] if d is not None else rep.findings):
+            rule_id, verdict = (f["rule_id"], f["verdict"]) if d is not None else (f.rule_id, f.verdict)
+            out.setdefault(rule_id, {v: [] for v in VERDICTS})[verdict].append(index)
     return out
 
 
 def summary_text(analysis: Analysis) -> str:
     """A short summary for the terminal."""
     v = analysis.video
-    lines = [f"{Path(v.path).name}: {analysis.n_reps} rep(s), {v.width}x{v.height} @ {v.fps:.2f} fps, "
+    exercise = get_exercise(analysis.exercise)
+    lines = [f"{Path(v.path).name}: {exercise.title.lower()}, {analysis.n_reps} rep(s), {v.width}x{v.height} @ {v.fps:.2f} fps, "
              f"pose found in {100 * analysis.detection_rate:.0f}% of frames, lifter's {analysis.side} side to camera"]
     for rep in analysis.reps:
         fails = [f for f in rep.findings if f.verdict == "fail"]
@@ -93,7 +98,7 @@ def summary_text(analysis: Analysis) -> str:
             line += f"  | not judged: {', '.join(nj)}"
         lines.append(line)
     tally = rule_tally(analysis)
-    cues = [f"  - {CUES[r][1]} (reps {', '.join(map(str, t['fail']))})" for r, t in tally.items() if t["fail"]]
+    cues = [f"  - {exercise.cues[r][1]} (reps {', '.join(map(str, t['fail']))})" for r, t in tally.items() if t["fail"]]
     if cues:
         lines.append("What to work on:")
         lines += cues

@@ -24,8 +24,9 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from formcheck.core.config import Profile, ProfileError, load_profile
-from formcheck.exercises.hip_thrust.rules import CUE_GROUPS, CUES
+from formcheck.core.config import Profile, ProfileError
+from formcheck.core.exercise import Exercise
+from formcheck.exercises import get_exercise, load_profile
 from formcheck.core.smoothing import zero_phase
 from formcheck.core.types import Analysis, Finding, Rep, Verdict
 
@@ -78,18 +79,23 @@ def rep_cue(rep: Rep, rule_ids: Iterable[str]) -> tuple[Verdict, list[Finding]]:
     return _group_verdict(fs), fs
 
 
+def _ex(analysis: Analysis) -> Exercise:
+    return get_exercise(analysis.exercise)
+
+
 def cue_verdicts(analysis: Analysis) -> list[CueVerdict]:
     """Set-level verdict per cue, in CUE_GROUPS order: fail if any rep failed, pass if at least one rep was judged
     and none failed, not judged if no rep could be judged."""
     out = []
-    for name, rule_ids in CUE_GROUPS.items():
+    ex = _ex(analysis)
+    for name, rule_ids in ex.cue_groups.items():
         by: dict[str, list[int]] = {"fail": [], "pass": [], "not_judged": []}
         short, reasons = "", []
         for rep in analysis.reps:
             v, fs = rep_cue(rep, rule_ids)
             by[v].append(rep.index)
             if v == "fail" and not short:
-                short = next(CUES[f.rule_id][0] for f in fs if f.verdict == "fail")
+                short = next(ex.cues[f.rule_id][0] for f in fs if f.verdict == "fail")
             reasons += [f.reason for f in fs if f.verdict == "not_judged" and f.reason and f.reason not in reasons]
         verdict: Verdict = "fail" if by["fail"] else "pass" if by["pass"] else "not_judged"
         out.append(CueVerdict(name, verdict, tuple(by["fail"]), tuple(by["pass"]), tuple(by["not_judged"]), short,
@@ -232,24 +238,18 @@ class Plot:
     t1: float
 
 
-#: (key, column, title, rule ids whose verdict colours the lockout windows, caption)
-_PLOTS = (
-    ("knee", "knee_deg", "Knee angle", ("feet_too_far", "feet_too_close"),
-     "Hip–knee–ankle. About 90° at the top means the shins are vertical: above the band the feet are too far "
-     "out, below it too close."),
-    ("hip", "hip_deg", "Hip angle", ("lumbar_hyperextension", "partial_lockout"),
-     "Shoulder–hip–knee. 180° is a straight line at the top: below the band the hips stopped short, above it the "
-     "lower back arched."),
-    ("neck", "neck_ext_deg", "Head angle", ("head_back",),
-     "Head against the torso line; positive = thrown back. It should stay under the line: chin tucked, eyes "
-     "forward."),
-)
-
-
-def _bands(profile: Profile) -> dict[str, tuple[float | None, float | None]]:
-    th = profile.thresholds
-    return {"knee": (th.knee_min_deg, th.knee_max_deg), "hip": (th.hip_min_deg, th.hip_max_deg),
-            "neck": (None, th.neck_ext_max_deg)}
+def _bands(profile: Profile, exercise: Exercise) -> dict[str, tuple[float | None, float | None]]:
+    """plot key -> (lo, hi) of the good range, from the bounds of the rules that colour it."""
+    out = {}
+    for plot in exercise.plots:
+        lo = hi = None
+        for rid in plot.rule_ids:
+            r = exercise.rule(rid)
+            a, b = r.bounds(profile.thresholds[r.key])
+            lo = a if a is not None else lo
+            hi = b if b is not None else hi
+        out[plot.key] = (lo, hi)
+    return out
 
 
 def _chart(t: np.ndarray, raw: np.ndarray, smooth: np.ndarray | None, band: tuple[float | None, float | None],
@@ -324,13 +324,14 @@ def render_plots(frames: dict[str, np.ndarray], analysis: Analysis, profile: Pro
     t_end = max(float(np.nanmax(t)) if np.isfinite(t).any() else 0.0, analysis.video.duration_s or 0.0,
                 max((r.end_s for r in analysis.reps), default=0.0))
     t1 = max(t_end, 1e-3)
-    bands = _bands(profile)
+    bands = _bands(profile, _ex(analysis))
     out = []
     # svg.fonttype none: text stays text (the browser's sans-serif) instead of one path per glyph: ~2x faster, smaller
     rc = {"svg.hashsalt": "formcheck", "svg.fonttype": "none", "font.size": 9, "axes.edgecolor": "#8c959f", "axes.linewidth": 0.8,
           "xtick.color": "#57606a", "ytick.color": "#57606a", "font.family": "DejaVu Sans"}
     with rc_context(rc):
-        for key, col, title, rule_ids, caption in _PLOTS:
+        for key, col, title, rule_ids, caption in ((p.key, p.column, p.title, p.rule_ids, p.caption)
+                                                   for p in _ex(analysis).plots):
             raw = frames.get(col)
             if raw is None or not np.isfinite(raw).any():
                 continue
@@ -413,11 +414,11 @@ def _cue_tile(cv: CueVerdict, n_reps: int) -> str:
             + (f'<span class="tsub">{escape(sub)}</span>' if sub else "") + "</li>")
 
 
-def _rep_rows(rep: Rep) -> tuple[str, list[str], list[str]]:
+def _rep_rows(rep: Rep, ex: Exercise) -> tuple[str, list[str], list[str]]:
     """The rep's check table (one row per cue), the cue sentences of its faults, and the distinct reasons for
     'not judged' (footnoted: one hidden hip often blocks four checks for the same reason)."""
     rows, fixes, reasons = [], [], []
-    for name, rule_ids in CUE_GROUPS.items():
+    for name, rule_ids in ex.cue_groups.items():
         verdict, fs = rep_cue(rep, rule_ids)
         if not fs:
             continue
@@ -440,12 +441,12 @@ def _rep_rows(rep: Rep) -> tuple[str, list[str], list[str]]:
             [escape(r) for r in reasons])
 
 
-def _rep_card(rep: Rep, thumb: bytes | None, has_video: bool) -> str:
-    n_fail = len({g for g, ids in CUE_GROUPS.items() if rep_cue(rep, ids)[0] == "fail"})
+def _rep_card(rep: Rep, thumb: bytes | None, has_video: bool, ex: Exercise) -> str:
+    n_fail = len({g for g, ids in ex.cue_groups.items() if rep_cue(rep, ids)[0] == "fail"})
     status = "fail" if n_fail else "pass"
     badge = (f"{n_fail} fault" + ("s" if n_fail > 1 else "")) if n_fail else "clean"
     mid = 0.5 * (rep.lockout_start_s + rep.lockout_end_s)
-    rows, fixes, reasons = _rep_rows(rep)
+    rows, fixes, reasons = _rep_rows(rep, ex)
     watch = (f'<button class="watch" type="button" data-seek="{rep.start_s:.3f}" data-play="1" data-rep="{rep.index}">'
              f'{_PLAY}Watch</button>') if has_video else ""
     if thumb:
@@ -515,10 +516,10 @@ def iter_html(analysis: Analysis, profile: Profile | None = None, *, video_src: 
             continue
         seen: dict[str, list[int]] = {}
         for rep in analysis.reps:
-            for r in CUE_GROUPS[cv.name]:
+            for r in _ex(analysis).cue_groups[cv.name]:
                 f = rep.finding(r)
                 if f is not None and f.verdict == "fail":
-                    seen.setdefault(f.cue or CUES[r][1], []).append(rep.index)
+                    seen.setdefault(f.cue or _ex(analysis).cues[r][1], []).append(rep.index)
         for cue, reps in seen.items():
             work.append(f'<li><b>{escape(_title(cv.name))}</b> <span class="wreps">({escape(_reps_text(reps))})'
                         f'</span><br>{escape(cue)}</li>')
@@ -557,11 +558,11 @@ def iter_html(analysis: Analysis, profile: Profile | None = None, *, video_src: 
 
     yield '<section class="reps-sec"><h2>Rep by rep</h2><div class="reps">'
     for i, rep in enumerate(analysis.reps):
-        yield _rep_card(rep, thumbs[i] if i < len(thumbs) else None, has_video)
+        yield _rep_card(rep, thumbs[i] if i < len(thumbs) else None, has_video, _ex(analysis))
     yield '</div></section>'
 
     if plots:
-        bands = _bands(profile or load_profile())
+        bands = _bands(profile or load_profile(None, analysis.exercise), _ex(analysis))
         yield ('<section class="plots"><h2>Angles over time</h2><p class="legend">'
                '<span class="sw sw-band"></span>expected at the top of a rep '
                f'(knee {bands["knee"][0]:g}–{bands["knee"][1]:g}°, hip {bands["hip"][0]:g}–{bands["hip"][1]:g}°, '
@@ -604,10 +605,10 @@ def _profile_for(analysis: Analysis) -> Profile:
     p = Path(analysis.profile) if analysis.profile and not analysis.profile.startswith("builtin:") else None
     if p is not None and p.is_file():
         try:
-            return load_profile(p)
+            return load_profile(p, analysis.exercise)
         except ProfileError:
             pass
-    return load_profile()
+    return load_profile(None, analysis.exercise)
 
 
 def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None, *,

@@ -1,59 +1,19 @@
-"""Hip-thrust rules: one rep's frames in, per-rule findings out. Pure: no video, no model.
+"""Hip-thrust rep metrics: one rep's frames in, the numbers its rules judge out. Pure: no video, no model.
 
-Each rule reads one metric of the rep (a median over the lockout window, or a range over the drive), compares it
-with the profile's threshold, and says "not_judged" with the reason when the landmarks that metric needs were
-hidden or unreliable in that rep: a wrong verdict said confidently is worse than none.
+Angles are medians over the lockout window; shoulder travel is a range over the drive; heel lift compares the
+lockout with the resting frames before the rep. The glute bridge (the same hip extension, from the floor) uses
+these metrics too.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from formcheck.core.config import Profile
-from formcheck.core.types import Finding, FrameFeatures
-
-RULE_IDS = ("feet_too_far", "feet_too_close", "lumbar_hyperextension", "partial_lockout",
-            "head_back", "no_pause", "rocking", "heel_lift")
-
-#: what the lifter hears / reads for each fault: (short voice cue, one sentence)
-CUES: dict[str, tuple[str, str]] = {
-    "feet_too_far": ("feet closer", "Bring your feet closer to the bench so the shins are vertical at the top."),
-    "feet_too_close": ("feet out", "Walk your feet a little further out so the shins are vertical at the top."),
-    "lumbar_hyperextension": ("ribs down", "Ribs down, tuck the pelvis: finish with the glutes, not by arching the lower back."),
-    "partial_lockout": ("hips higher", "Drive the hips all the way up and squeeze the glutes until the torso is level."),
-    "head_back": ("chin down", "Chin tucked, eyes forward and slightly down: let the head move with the torso."),
-    "no_pause": ("hold the top", "Hold the top for a one-count before lowering."),
-    "rocking": ("stay on the bench", "Pivot on the bench: keep the shoulders from sliding or rocking."),
-    "heel_lift": ("heels down", "Keep the heels down and drive through them."),
-}
-
-#: the cue names used in summaries (issue 7's "per cue" view): rule ids grouped by what a coach looks at
-CUE_GROUPS: dict[str, tuple[str, ...]] = {
-    "knee at lockout": ("feet_too_far", "feet_too_close"),
-    "head": ("head_back",),
-    "lower back": ("lumbar_hyperextension",),
-    "lockout": ("partial_lockout",),
-    "pause": ("no_pause",),
-    "rocking": ("rocking",),
-    "heels": ("heel_lift",),
-}
-
-
-@dataclass(frozen=True)
-class RepWindow:
-    """What a rep gives the rules: its frames from the drive start to the end of the hold, plus a baseline.
-
-    frames: features in time order from `baseline_from_s` (a little before the rep started) to the moment the hips
-    left the top.
-    """
-
-    frames: Sequence[FrameFeatures]
-    start_s: float
-    lockout_start_s: float
-    lockout_end_s: float
+from formcheck.core.exercise import Exercise
+from formcheck.core.judge import judge_metrics
+from formcheck.core.types import Finding, FrameFeatures, RepWindow
 
 
 def _col(frames: Sequence[FrameFeatures], name: str) -> np.ndarray:
@@ -88,7 +48,7 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     m["shoulder_valid"] = float(np.isfinite(sx).mean()) if sx.size else 0.0
     fin = sx[np.isfinite(sx)]
     m["shoulder_travel_frac"] = float((fin.max() - fin.min()) / torso) if fin.size >= 2 and torso > 0 else float("nan")
-    heel = _col(win.frames, "heel_rise_px")
+    heel = _col(win.frames, "heel_over_toe_px")
     shin = _median(_col(win.frames, "shin_len_px"))
     cm_per_px = cal.shin_length_m * 100.0 / shin if shin > 0 else float("nan")
     rise_px = _median(heel[lock]) - _median(heel[base] if base.any() else heel[drive][:3])
@@ -96,60 +56,12 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     m["heel_lift_cm"] = float(rise_px * cm_per_px - cal.heel_drift_cm)
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
     m["hip_split"] = _median(_col(win.frames, "hip_split")[lock])
+    m["shoulder_over_feet_torso"] = _median(_col(win.frames, "shoulder_over_feet_torso")[drive])
     return m
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def judge_rep(win: RepWindow, profile: Profile) -> tuple[dict[str, float], tuple[Finding, ...]]:
-    """Judge one rep on every rule. Returns (metrics, findings in RULE_IDS order)."""
+def judge_rep(win: RepWindow, profile: Profile, exercise: Exercise) -> tuple[dict[str, float], tuple[Finding, ...]]:
+    """Judge one rep on every rule of `exercise`. Returns (metrics, findings in the exercise's rule order)."""
     m = rep_metrics(win, profile)
-    thr, rel = profile.thresholds, profile.reliability
     t_mid = 0.5 * (win.lockout_start_s + win.lockout_end_s)
-
-    legs_split = math.isfinite(m["knee_split"]) and m["knee_split"] > rel.max_knee_split_torso
-    # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
-    hips_hidden = legs_split or (math.isfinite(m["hip_split"]) and m["hip_split"] > rel.max_hip_split_torso)
-
-    def blocked(metric: str, needs_legs: bool, needs_hips: bool) -> str:
-        if (needs_hips or needs_legs) and hips_hidden:
-            return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
-                    f"{m['knee_split']:.2f}, hips {m['hip_split']:.2f} torso lengths apart; a plate may cover them)")
-        valid = m.get(f"{metric}_valid", 1.0)
-        if valid < rel.min_frac_valid:
-            return f"landmarks hidden in {100 * (1 - valid):.0f}% of the hold"
-        iqr = m.get(f"{metric}_iqr", float("nan"))
-        if math.isfinite(iqr) and iqr > rel.max_lockout_iqr_deg:
-            return f"angle unstable during the hold (spread {iqr:.1f} deg)"
-        return ""
-
-    def rule(rule_id: str, metric: str, unit: str, fails: Callable[[float], bool], expected: str,
-             needs_legs: bool = True, needs_hips: bool = True, valid_key: str | None = None) -> Finding:
-        why = blocked(valid_key or metric, needs_legs, needs_hips)
-        value = m.get(metric, float("nan"))
-        if not why and not math.isfinite(value):
-            why = "not measurable in this rep"
-        if why:
-            return Finding(rule_id, "not_judged", None, unit, expected, t_mid, "", why)
-        bad = fails(value)
-        return Finding(rule_id, "fail" if bad else "pass", round(value, 2), unit, expected, t_mid,
-                       CUES[rule_id][1] if bad else "")
-
-    k_hi, k_lo = thr.knee_max_deg, thr.knee_min_deg
-    findings = (
-        rule("feet_too_far", "knee_deg", "deg", lambda v: v > k_hi, f"<= {_fmt(k_hi)}"),
-        rule("feet_too_close", "knee_deg", "deg", lambda v: v < k_lo, f">= {_fmt(k_lo)}"),
-        rule("lumbar_hyperextension", "hip_deg", "deg", lambda v: v > thr.hip_max_deg, f"<= {_fmt(thr.hip_max_deg)}"),
-        rule("partial_lockout", "hip_deg", "deg", lambda v: v < thr.hip_min_deg, f">= {_fmt(thr.hip_min_deg)}"),
-        rule("head_back", "neck_ext_deg", "deg", lambda v: v > thr.neck_ext_max_deg,
-             f"<= {_fmt(thr.neck_ext_max_deg)}", needs_legs=False),
-        rule("no_pause", "hold_s", "s", lambda v: v < thr.hold_min_s, f">= {_fmt(thr.hold_min_s)}",
-             needs_legs=False, needs_hips=False, valid_key="hold_s"),
-        rule("rocking", "shoulder_travel_frac", "torso", lambda v: v > thr.shoulder_travel_max_frac,
-             f"<= {_fmt(thr.shoulder_travel_max_frac)}", needs_legs=False, valid_key="shoulder"),
-        rule("heel_lift", "heel_lift_cm", "cm", lambda v: v > thr.heel_rise_max_cm,
-             f"<= {_fmt(thr.heel_rise_max_cm)}", valid_key="heel"),
-    )
-    return m, findings
+    return m, judge_metrics(m, exercise, profile, t_mid)

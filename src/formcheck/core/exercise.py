@@ -1,0 +1,132 @@
+"""An exercise as data: its rules, cues, drive signal, displayed angles and profile. Pure: no video, no model.
+
+Everything that names a rule (cue groups, voice order, overlay joints, plots, CSV columns, profile keys, the
+evaluation's rule list) is derived from an `Exercise`, so a second exercise is a new spec, not edits in a dozen
+modules. The specs themselves live in `formcheck.exercises`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Literal, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from formcheck.core.config import Profile
+    from formcheck.core.types import RepWindow
+
+Bound = Literal["max", "min"]
+#: what a rule's metric needs to be trusted: "legs" (knee, ankle, heel), "hips" (the hip joint)
+Need = Literal["legs", "hips"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check on a rep: `metric` (a key of the rep's metrics) must stay on the good side of one bound.
+
+    `key` names the bound in the profile (`[rules.<id>] <key> = value`), `bound` says which side fails:
+    "max" fails above it, "min" below it. `valid` names the metric whose validity / spread figures decide
+    whether the rule can be judged on a rep (default: the metric itself).
+    """
+
+    id: str
+    metric: str
+    unit: str                    # "deg", "s", "cm", "torso" (torso lengths)
+    bound: Bound
+    key: str                     # profile key of the threshold, unit in its name
+    needs: frozenset[str]        # subset of {"legs", "hips"}
+    cue_short: str               # what the voice says ("chin down")
+    cue_long: str                # one sentence for the lifter
+    group: str                   # the cue a coach looks at ("knee at lockout", "head", ...)
+    joint: str                   # overlay joint whose label turns red ("knee", "hip", "ear", "shoulder", "heel")
+    valid: str = ""
+
+    @property
+    def valid_key(self) -> str:
+        return self.valid or self.metric
+
+    def fails(self, value: float, threshold: float) -> bool:
+        return value > threshold if self.bound == "max" else value < threshold
+
+    def bounds(self, threshold: float) -> tuple[float | None, float | None]:
+        """(lo, hi) of the good range as numbers."""
+        return (None, threshold) if self.bound == "max" else (threshold, None)
+
+    def expected(self, threshold: float) -> str:
+        return f"{'<=' if self.bound == 'max' else '>='} {threshold:g}"
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One angle chart of the report: a frames.csv column with the rules whose verdicts colour it."""
+
+    key: str
+    column: str
+    title: str
+    rule_ids: tuple[str, ...]
+    caption: str
+
+
+#: rep metrics + findings from one rep's frames (the exercise's features and rules)
+Judge = Callable[["RepWindow", "Profile", "Exercise"], tuple[dict, tuple]]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise. `rules` in report order; `voice_order` lists rule ids, most important first."""
+
+    name: str
+    title: str
+    rules: tuple[Rule, ...]
+    drive: str                   # FrameFeatures field the rep segmenter follows
+    drive_sign: int              # +1: a rep raises the drive signal, -1: lowers it
+    display: tuple[str, ...]     # FrameFeatures angle fields shown on the overlay and in frames.csv
+    plots: tuple[PlotSpec, ...]
+    voice_order: tuple[str, ...]
+    profile_resource: str        # package-relative path of the shipped profile TOML
+    judge: Judge
+    setup_hint: str              # what the set-up check tells someone who is not in position
+
+    def __post_init__(self) -> None:
+        ids = [r.id for r in self.rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.name}: duplicate rule ids {ids}")
+        unknown = sorted(set(self.voice_order) - set(ids) | {i for p in self.plots for i in p.rule_ids} - set(ids))
+        if unknown:
+            raise ValueError(f"{self.name}: voice_order/plots name unknown rules {unknown}")
+        if self.drive_sign not in (1, -1):
+            raise ValueError(f"{self.name}: drive_sign must be +1 or -1, got {self.drive_sign}")
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.rules)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"{self.name} has no rule {rule_id!r}; valid: {', '.join(self.rule_ids)}")
+
+    @property
+    def cues(self) -> dict[str, tuple[str, str]]:
+        """rule id -> (short voice cue, one sentence)."""
+        return {r.id: (r.cue_short, r.cue_long) for r in self.rules}
+
+    @property
+    def cue_groups(self) -> dict[str, tuple[str, ...]]:
+        """cue name -> rule ids, in rule order."""
+        out: dict[str, tuple[str, ...]] = {}
+        for r in self.rules:
+            out[r.group] = out.get(r.group, ()) + (r.id,)
+        return out
+
+    @property
+    def joint_rules(self) -> dict[str, tuple[str, ...]]:
+        """overlay joint -> rule ids whose failure turns its label red."""
+        out: dict[str, tuple[str, ...]] = {}
+        for r in self.rules:
+            out[r.joint] = out.get(r.joint, ()) + (r.id,)
+        return out
+
+    @property
+    def threshold_keys(self) -> Mapping[str, tuple[str, ...]]:
+        """rule id -> the keys its `[rules.<id>]` profile table may hold."""
+        return {r.id: (r.key,) for r in self.rules}

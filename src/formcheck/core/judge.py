@@ -1,0 +1,51 @@
+"""Rep metrics in, one finding per rule of the exercise out. Pure.
+
+A rule says "not_judged" with the reason when the landmarks its metric needs were hidden or unreliable in that
+rep: a wrong verdict said confidently is worse than none.
+"""
+from __future__ import annotations
+
+import math
+
+from formcheck.core.config import Profile
+from formcheck.core.exercise import Exercise, Rule
+from formcheck.core.types import Finding
+
+
+def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
+    """Why `rule` cannot be judged on a rep with metrics `m` ("" when it can)."""
+    rel = profile.reliability
+    legs_split = math.isfinite(m.get("knee_split", math.nan)) and m["knee_split"] > rel.max_knee_split_torso
+    # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
+    hips_hidden = legs_split or (math.isfinite(m.get("hip_split", math.nan))
+                                 and m["hip_split"] > rel.max_hip_split_torso)
+    if rule.needs & {"legs", "hips"} and hips_hidden:
+        return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
+                f"{m['knee_split']:.2f}, hips {m['hip_split']:.2f} torso lengths apart; a plate may cover them)")
+    valid = m.get(f"{rule.valid_key}_valid", 1.0)
+    if valid < rel.min_frac_valid:
+        return f"landmarks hidden in {100 * (1 - valid):.0f}% of the hold"
+    iqr = m.get(f"{rule.valid_key}_iqr", math.nan)
+    if math.isfinite(iqr) and iqr > rel.max_lockout_iqr_deg:
+        return f"angle unstable during the hold (spread {iqr:.1f} deg)"
+    return ""
+
+
+def judge_rule(rule: Rule, m: dict[str, float], profile: Profile, t_s: float) -> Finding:
+    thr = profile.thresholds[rule.key]
+    lo, hi = rule.bounds(thr)
+    expected = rule.expected(thr)
+    why = hidden_reason(m, rule, profile)
+    value = m.get(rule.metric, math.nan)
+    if not why and not math.isfinite(value):
+        why = "not measurable in this rep"
+    if why:
+        return Finding(rule.id, "not_judged", None, rule.unit, expected, t_s, "", why, lo, hi)
+    bad = rule.fails(value, thr)
+    return Finding(rule.id, "fail" if bad else "pass", round(value, 2), rule.unit, expected, t_s,
+                   rule.cue_long if bad else "", "", lo, hi)
+
+
+def judge_metrics(m: dict[str, float], exercise: Exercise, profile: Profile, t_s: float) -> tuple[Finding, ...]:
+    """Every rule of the exercise, in its order."""
+    return tuple(judge_rule(r, m, profile, t_s) for r in exercise.rules)
