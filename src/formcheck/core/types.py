@@ -30,7 +30,8 @@ class VideoInfo:
 
 @dataclass
 class PoseFrame:
-    """One frame's pose. xy_px: (33, 2) image pixels of the upright frame; visibility: (33,) in [0, 1].
+    """One frame's pose. xy_px: (33, 2) image pixels of the upright frame; visibility: (33,) in [0, 1];
+    world_m: (33, 3) the model's 3-D estimate in metres (hip-centred, y down), None when not kept.
 
     A frame with no person found has ``detected=False`` and NaN arrays.
     """
@@ -39,12 +40,15 @@ class PoseFrame:
     xy_px: np.ndarray
     visibility: np.ndarray
     detected: bool
+    world_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.xy_px.shape != (N_LANDMARKS, 2):
             raise ValueError(f"PoseFrame.xy_px: expected shape (33, 2), got {self.xy_px.shape}")
         if self.visibility.shape != (N_LANDMARKS,):
             raise ValueError(f"PoseFrame.visibility: expected shape (33,), got {self.visibility.shape}")
+        if self.world_m is not None and self.world_m.shape != (N_LANDMARKS, 3):
+            raise ValueError(f"PoseFrame.world_m: expected shape (33, 3), got {self.world_m.shape}")
 
     @classmethod
     def missing(cls, t_s: float) -> "PoseFrame":

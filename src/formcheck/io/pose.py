@@ -128,7 +128,10 @@ class PoseEstimator:
         lms = res.pose_landmarks[0]
         arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
         xy = arr[:, :2] * (w, h)
-        return PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True)
+        world = None
+        if res.pose_world_landmarks:
+            world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks[0]], dtype=float)
+        return PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world)
 
     def close(self) -> None:
         if self._lm is not None:

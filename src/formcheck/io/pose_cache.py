@@ -1,0 +1,95 @@
+"""The model's landmarks per clip, cached on disk, so a change to geometry, rules or calibration re-scores every
+labelled clip in seconds instead of re-running the model (minutes). Keyed by what decides the landmarks: the
+clip's bytes (sha256), the model's bytes and the downscale limit. The end-to-end path (`analyze`) never reads it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.core.skeleton import N_LANDMARKS
+from formcheck.core.types import PoseFrame, VideoInfo
+
+FORMAT = 1
+
+
+def default_dir() -> Path:
+    env = os.environ.get("FORMCHECK_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "formcheck" / "poses"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_key(clip: str | os.PathLike, model_path: str | os.PathLike, max_side_px: int) -> str:
+    raw = f"{FORMAT}:{_sha256(Path(clip))}:{_sha256(Path(model_path))}:{max_side_px}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedClip:
+    info: VideoInfo
+    poses: list[PoseFrame]
+    model: str            # model file name
+    decode_warning: str = ""
+
+
+def save(path: Path, clip: CachedClip) -> None:
+    n = len(clip.poses)
+    t = np.array([p.t_s for p in clip.poses], dtype=float)
+    xy = np.stack([p.xy_px for p in clip.poses]) if n else np.zeros((0, N_LANDMARKS, 2))
+    vis = np.stack([p.visibility for p in clip.poses]) if n else np.zeros((0, N_LANDMARKS))
+    det = np.array([p.detected for p in clip.poses], dtype=bool)
+    world = np.stack([p.world_m if p.world_m is not None else np.full((N_LANDMARKS, 3), np.nan)
+                      for p in clip.poses]) if n else np.zeros((0, N_LANDMARKS, 3))
+    meta = json.dumps({"info": dataclasses.asdict(clip.info), "model": clip.model,
+                       "decode_warning": clip.decode_warning, "format": FORMAT})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    np.savez_compressed(tmp, t_s=t, xy_px=xy, visibility=vis, detected=det, world_m=world, meta=np.array(meta))
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> CachedClip | None:
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != FORMAT:
+            return None
+        t, xy, vis, det, world = z["t_s"], z["xy_px"], z["visibility"], z["detected"], z["world_m"]
+    poses = [PoseFrame(float(t[i]), xy[i], vis[i], bool(det[i]),
+                       world[i] if det[i] and np.isfinite(world[i]).all() else None) for i in range(len(t))]
+    return CachedClip(VideoInfo(**meta["info"]), poses, meta["model"], meta.get("decode_warning", ""))
+
+
+def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, max_side_px: int = 1280,
+             cache_dir: str | os.PathLike | None = None) -> CachedClip:
+    """The clip's pose per frame from the cache, or from the model (then cached)."""
+    from formcheck.io.pose import PoseEstimator, resolve_model
+    from formcheck.io.video_file import VideoFile
+
+    model_path = resolve_model(model)
+    path = Path(cache_dir or default_dir()) / f"{cache_key(clip, model_path, max_side_px)}.npz"
+    hit = load(path)
+    if hit is not None:
+        return hit
+    with VideoFile(clip) as src, PoseEstimator(model_path, max_side_px) as est:
+        size = (src.info.width, src.info.height)
+        poses = [est.detect(est.model_input(fr.image), fr.t_s, size) for fr in src]
+        info = dataclasses.replace(src.info, n_frames=len(poses))
+        out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "")
+    save(path, out)
+    return out
