@@ -50,11 +50,12 @@ class Reliability:
 
 @dataclass(frozen=True)
 class Recognition:
-    """How the exercise is told apart from others by what the set-up looks like (shoulder height over the feet,
-    in torso lengths, median over the rep): a bench puts the shoulders well above the feet, the floor does not."""
+    """How the exercise is told apart from others by its set-up: the torso angle at the bottom of the rep (5th
+    percentile over the rep, degrees, + = hips above shoulders). On a bench the hips start well below the
+    shoulders; lying on the floor the torso starts about flat. Shoulder and hip height only: a plate cannot hide it."""
 
-    shoulder_over_feet_min_torso: float
-    shoulder_over_feet_max_torso: float
+    torso_bottom_min_deg: float
+    torso_bottom_max_deg: float
 
 
 class Thresholds(Mapping[str, float]):
@@ -169,7 +170,7 @@ def build_profile(base: dict, override: dict, source: str, threshold_keys: Mappi
             v = table.get(k)
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 raise ProfileError(f"profile {source}: [rules.{rule_id}] {k} must be a number, got {v!r}")
-            thr[k] = float(v)
+            thr[f"{rule_id}.{k}" if k.startswith("band_") else k] = float(v)
     return Profile(
         name=str(head.get("name", "")),
         exercise=str(head.get("exercise", "")),

@@ -43,6 +43,11 @@ class Rule:
     def valid_key(self) -> str:
         return self.valid or self.metric
 
+    @property
+    def band_key(self) -> str:
+        """Profile key of the uncertainty band beyond the threshold where a value is only borderline."""
+        return f"band_{'frac' if self.unit == 'torso' else self.unit}"
+
     def fails(self, value: float, threshold: float) -> bool:
         return value > threshold if self.bound == "max" else value < threshold
 
@@ -128,5 +133,5 @@ class Exercise:
 
     @property
     def threshold_keys(self) -> Mapping[str, tuple[str, ...]]:
-        """rule id -> the keys its `[rules.<id>]` profile table may hold."""
-        return {r.id: (r.key,) for r in self.rules}
+        """rule id -> the keys its `[rules.<id>]` profile table may hold (threshold, band)."""
+        return {r.id: (r.key, r.band_key) for r in self.rules}

@@ -31,6 +31,16 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     return ""
 
 
+def band(rule: Rule, m: dict[str, float], profile: Profile) -> float:
+    """How far past the threshold a value must lie to be a fault: the profile's band (the cross-validated error
+    of the measure), widened by half the angle's spread over the hold where the landmarks wobble in this rep."""
+    b = profile.thresholds[f"{rule.id}.{rule.band_key}"]
+    iqr = m.get(f"{rule.valid_key}_iqr", math.nan)
+    if rule.unit == "deg" and math.isfinite(iqr):
+        b += 0.5 * iqr
+    return b
+
+
 def judge_rule(rule: Rule, m: dict[str, float], profile: Profile, t_s: float) -> Finding:
     thr = profile.thresholds[rule.key]
     lo, hi = rule.bounds(thr)
@@ -41,9 +51,14 @@ def judge_rule(rule: Rule, m: dict[str, float], profile: Profile, t_s: float) ->
         why = "not measurable in this rep"
     if why:
         return Finding(rule.id, "not_judged", None, rule.unit, expected, t_s, "", why, lo, hi)
-    bad = rule.fails(value, thr)
-    return Finding(rule.id, "fail" if bad else "pass", round(value, 2), rule.unit, expected, t_s,
-                   rule.cue_long if bad else "", "", lo, hi)
+    if not rule.fails(value, thr):
+        return Finding(rule.id, "pass", round(value, 2), rule.unit, expected, t_s, "", "", lo, hi)
+    b = band(rule, m, profile)
+    if abs(value - thr) <= b:
+        return Finding(rule.id, "borderline", round(value, 2), rule.unit, expected, t_s, "",
+                       f"within {b:.2g} {rule.unit} of the threshold: inside the measurement's uncertainty, check "
+                       f"this", lo, hi)
+    return Finding(rule.id, "fail", round(value, 2), rule.unit, expected, t_s, rule.cue_long, "", lo, hi)
 
 
 def judge_metrics(m: dict[str, float], exercise: Exercise, profile: Profile, t_s: float) -> tuple[Finding, ...]:

@@ -10,7 +10,6 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-import statistics
 from typing import Sequence
 
 from formcheck.core.config import Profile
@@ -156,18 +155,17 @@ class SetTracker:
         return ()
 
     def _decide(self, win: RepWindow) -> None:
-        """Choose the exercise from the first rep: the candidate whose recognition range holds the shoulders'
-        height over the feet (median over the drive); none holds it: the nearest range."""
-        vals = [f.shoulder_over_feet_torso for f in win.frames
-                if win.start_s - 1e-6 <= f.t_s <= win.lockout_end_s + 1e-6 and math.isfinite(f.shoulder_over_feet_torso)]
+        """Choose the exercise from the first rep: the candidate whose recognition range holds the torso angle at
+        the bottom (5th percentile over the rep and its set-up); none holds it: the nearest range."""
+        vals = sorted(f.torso_deg for f in win.frames if math.isfinite(f.torso_deg))
         self.decided = True
         if not vals:
             return
-        h = statistics.median(vals)
+        h = vals[int(0.05 * (len(vals) - 1))]
 
         def distance(c: tuple[Exercise, Profile]) -> float:
             r = c[1].recognition
-            return max(r.shoulder_over_feet_min_torso - h, 0.0, h - r.shoulder_over_feet_max_torso)
+            return max(r.torso_bottom_min_deg - h, 0.0, h - r.torso_bottom_max_deg)
 
         self.exercise, self.profile = min(self.candidates, key=distance)
 

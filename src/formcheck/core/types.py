@@ -10,8 +10,9 @@ from formcheck.core.skeleton import N_LANDMARKS
 
 SCHEMA_VERSION = "1.0"
 
-Verdict = Literal["pass", "fail", "not_judged"]
-VERDICTS: tuple[str, ...] = ("fail", "pass", "not_judged")
+#: borderline: beyond the threshold, but by less than the measurement's uncertainty ("check this", not a fault)
+Verdict = Literal["pass", "fail", "borderline", "not_judged"]
+VERDICTS: tuple[str, ...] = ("fail", "borderline", "pass", "not_judged")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class FrameFeatures:
     knee_split: float = float("nan")      # near-far knee distance / torso length (side view ~0.1)
     hip_split: float = float("nan")       # near-far hip distance / torso length
     shoulder_over_feet_torso: float = float("nan")  # shoulder height over the lowest foot point / torso length
+    foot_len_px: float = float("nan")     # heel-toe distance in the image
+    # From the model's 3-D world landmarks (metres, hip-centred), NaN when the pose has none: free of camera yaw.
+    knee_world_deg: float = float("nan")
+    hip_world_deg: float = float("nan")   # > 180 when the 2-D hip is past the shoulder-knee line (sign from 2-D)
+    heel_over_toe_world_cm: float = float("nan")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,14 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
     m["hip_split"] = _median(_col(win.frames, "hip_split")[lock])
     m["shoulder_over_feet_torso"] = _median(_col(win.frames, "shoulder_over_feet_torso")[drive])
+    for name in ("knee_world_deg", "hip_world_deg"):
+        m[name] = _median(_col(win.frames, name)[lock])
+    hw = _col(win.frames, "heel_over_toe_world_cm")
+    m["heel_lift_world_cm"] = _median(hw[lock]) - _median(hw[base] if base.any() else hw[drive][:3])
+    foot = _median(_col(win.frames, "foot_len_px")[base] if base.any() else _col(win.frames, "foot_len_px")[drive])
+    m["heel_lift_foot"] = rise_px / foot if foot > 0 else float("nan")
+    torso = _col(win.frames, "torso_deg")
+    m["torso_bottom_deg"] = float(np.nanpercentile(torso, 5)) if np.isfinite(torso).any() else float("nan")
     return m
 
 
