@@ -201,7 +201,10 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
         raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
                             f"film the whole body from the side, well lit")
     if not reps:
-        raise NoRepsError(f"{info.path}: no complete {tracker.exercise.name.replace('_', '-')} rep found; film from the side with the whole body "
+        seen = tracker.no_rep_reason()
+        what = tracker.exercise.name.replace("_", "-")
+        raise NoRepsError(f"{info.path}: no {what} rep found: {seen}" if seen else
+                          f"{info.path}: no complete {what} rep found; film from the side with the whole body "
                           f"in frame for the whole set")
     if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
         warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")

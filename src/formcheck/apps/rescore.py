@@ -28,8 +28,11 @@ def analysis_from_poses(clip: CachedClip, cands: Sequence[tuple[Exercise, Profil
         raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
                             f"film the whole body from the side, well lit")
     if not reps:
-        raise NoRepsError(f"{info.path}: no complete {tracker.exercise.name.replace('_', '-')} rep found; film from "
-                          f"the side with the whole body in frame for the whole set")
+        seen = tracker.no_rep_reason()
+        what = tracker.exercise.name.replace("_", "-")
+        raise NoRepsError(f"{info.path}: no {what} rep found: {seen}" if seen else
+                          f"{info.path}: no complete {what} rep found; film from the side with the whole body "
+                          f"in frame for the whole set")
     n = len(clip.poses)
     info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker._last_t + 1.0 / info.fps, 3))
     return Analysis(video=info, reps=tuple(reps), n_frames=n, detection_rate=round(tracker.detection_rate, 4),

@@ -58,6 +58,16 @@ class Recognition:
     torso_bottom_max_deg: float
 
 
+@dataclass(frozen=True)
+class Gate:
+    """What a rep of the exercise must look like to count at all (core/gate.py)."""
+
+    torso_upright_deg: float     # torso steeper than this below horizontal (top or bottom): standing/upright
+    torso_top_min_deg: float     # torso angle at the top must lie in this range (about level)
+    torso_top_max_deg: float
+    knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)
+
+
 class Thresholds(Mapping[str, float]):
     """The rule thresholds of a profile by key (`knee_max_deg`), read as `t["knee_max_deg"]` or `t.knee_max_deg`."""
 
@@ -100,11 +110,12 @@ class Profile:
     smoothing: SmoothingSettings
     reliability: Reliability
     recognition: Recognition
+    gate: Gate
     thresholds: Thresholds
 
 
 SECTIONS = {"profile": None, "pose": PoseSettings, "calibration": Calibration, "reps": RepSettings,
-            "smoothing": SmoothingSettings, "reliability": Reliability, "recognition": Recognition, "rules": None}
+            "smoothing": SmoothingSettings, "reliability": Reliability, "recognition": Recognition, "gate": Gate, "rules": None}
 
 
 def read_toml(text: str, source: str) -> dict:

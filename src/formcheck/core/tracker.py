@@ -14,6 +14,7 @@ from typing import Sequence
 
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
+from formcheck.core.gate import check_rep
 from formcheck.core.geometry import features, head_right_score, side_score
 from formcheck.core.reps import Phase, RepEvent, RepEventKind, RepSegmenter, RepTimes
 from formcheck.core.smoothing import SignalCleaner
@@ -88,6 +89,7 @@ class SetTracker:
         self.reps: list[Rep] = []
         self._active: tuple[Finding, ...] = ()
         self._last_t = 0.0
+        self.rejected: list[tuple[float, str]] = []   # (time, what was seen) of movements that were not reps
 
     # -- side and facing ---------------------------------------------------------------------------------------
     @property
@@ -143,9 +145,14 @@ class SetTracker:
         if ev.kind == RepEventKind.TOP_LEFT:
             frames = self._rep_frames or list(self._history)
             win = RepWindow(frames, ev.rep.start_s, ev.rep.lockout_start_s, ev.rep.lockout_end_s)
-            if not self.decided:
-                self._decide(win)
+            seen = self._recognise(win)
             metrics, findings = self.exercise.judge(win, self.profile, self.exercise)
+            gate = check_rep(metrics, self.profile)
+            if seen or not gate.ok:
+                self.rejected.append((ev.rep.start_s, seen or gate.seen))
+                self._rep_frames = None
+                return ()
+            self.decided = True
             self._pending = PendingRep(ev.rep, metrics, findings)
             self._rep_frames = None
             self._active = tuple(f for f in findings if f.verdict == "fail")
@@ -154,20 +161,33 @@ class SetTracker:
             self._close_pending(ev.rep.end_s)
         return ()
 
-    def _decide(self, win: RepWindow) -> None:
-        """Choose the exercise from the first rep: the candidate whose recognition range holds the torso angle at
-        the bottom (5th percentile over the rep and its set-up); none holds it: the nearest range."""
+    def _recognise(self, win: RepWindow) -> str:
+        """Which candidate this rep is, from the torso angle at its bottom (5th percentile over the rep and its
+        set-up): the candidate whose recognition range holds it. Until a rep has been accepted the choice follows
+        each rep; then it holds for the set. Returns what was seen when no candidate fits ("" when one does)."""
         vals = sorted(f.torso_deg for f in win.frames if math.isfinite(f.torso_deg))
-        self.decided = True
         if not vals:
-            return
+            return "the torso was not visible through the rep"
         h = vals[int(0.05 * (len(vals) - 1))]
+        fits = [c for c in (self.candidates if not self.decided else [(self.exercise, self.profile)])
+                if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
+        if fits:
+            self.exercise, self.profile = fits[0]
+            return ""
+        flat = h > self.profile.recognition.torso_bottom_max_deg
+        if flat and self.exercise.name == "hip_thrust":
+            return ("shoulders on the floor, not on a bench: a glute bridge, not a hip thrust (use --exercise "
+                    "glute_bridge or auto)")
+        if not flat and self.exercise.name == "glute_bridge":
+            return "shoulders raised on a bench: a hip thrust, not a glute bridge (use --exercise hip_thrust or auto)"
+        return f"the torso starts at {h:.0f} deg: not lying back on a bench or the floor"
 
-        def distance(c: tuple[Exercise, Profile]) -> float:
-            r = c[1].recognition
-            return max(r.torso_bottom_min_deg - h, 0.0, h - r.torso_bottom_max_deg)
-
-        self.exercise, self.profile = min(self.candidates, key=distance)
+    def no_rep_reason(self) -> str:
+        """One line on why no rep counted: what the rejected movements looked like, most common first."""
+        if not self.rejected:
+            return ""
+        seen = [s for _, s in self.rejected]
+        return max(set(seen), key=seen.count)
 
     def _close_pending(self, end_s: float) -> None:
         p = self._pending

@@ -1,0 +1,43 @@
+"""Does this rep look like the exercise, filmed from the side? Asked per rep, before anything is judged: a
+movement that fails is not a rep (not counted, not judged), and the reason says what was seen instead.
+
+Everything comes from a rep's metrics (`exercises.*.rules.rep_metrics`), thresholds from the profile's [gate].
+Pure: no video, no model.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from formcheck.core.config import Profile
+
+
+@dataclass(frozen=True)
+class GateResult:
+    ok: bool
+    seen: str = ""          # what the movement looked like instead, in the lifter's words ("" when ok)
+
+
+def _f(m: dict, key: str) -> float:
+    v = m.get(key)
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan
+
+
+def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
+    """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
+    knees bent at the top (a push-up or plank keeps them straight). A camera off the side still counts reps: the
+    rules that need a side view say not judged instead (judge.hidden_reason)."""
+    g = profile.gate
+    top, bottom = _f(m, "torso_deg"), _f(m, "torso_bottom_deg")
+    if math.isfinite(top) and top < -g.torso_upright_deg or math.isfinite(bottom) and bottom < -g.torso_upright_deg:
+        return GateResult(False, "the person is standing or upright (torso near vertical): film a hip thrust or "
+                                 "glute bridge lying back, side-on")
+    if math.isfinite(top) and not g.torso_top_min_deg <= top <= g.torso_top_max_deg:
+        return GateResult(False, f"the torso does not come to about level at the top ({top:.0f} deg): not a hip "
+                                 f"thrust or glute bridge")
+    knee, split = _f(m, "knee_deg"), _f(m, "knee_split")
+    legs_ok = not (math.isfinite(split) and split > profile.reliability.max_knee_split_torso)
+    if legs_ok and math.isfinite(knee) and knee > g.knee_top_max_deg:
+        return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
+                                 f"hinge, not a hip thrust; plant the feet with the knees bent")
+    return GateResult(True)
