@@ -311,7 +311,7 @@ def test_glute_bridge_page_shows_its_own_cues(tmp_path):
     assert ex.cues["feet_too_far"][1] in page
     # the chart legend's bands are the glute bridge profile's (a wider knee band than the hip thrust's)
     thr = load_profile(None, "glute_bridge").thresholds
-    assert f"knee angle {thr['knee_min_deg']:g}–{thr['knee_max_deg']:g}°" in page
+    assert f"knee {thr['knee_min_deg']:g}–{thr['knee_max_deg']:g}°" in page
     assert page.count('<figure class="plot"') == len(ex.plots)
 
 
@@ -459,3 +459,81 @@ def test_big_video_is_linked_and_still_seeks(dev05, chromium, tmp_path):
     _seek_by_click(page, ".seg[data-rep='3']", result.reps[2].start_s)
     assert errors == [] and remote == []
     page.close()
+
+
+#: what a web app serving the linked page may send: nothing inline, images from data URIs, the rest same-origin
+STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+              "connect-src 'self'")
+
+
+def _serve(folder: Path):
+    """folder over HTTP on localhost with STRICT_CSP on every response, and byte ranges for the video (seeking)."""
+    import functools
+    import io
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        def end_headers(self):
+            self.send_header("Content-Security-Policy", STRICT_CSP)
+            super().end_headers()
+
+        def send_head(self):
+            path, want = self.translate_path(self.path), self.headers.get("Range", "")
+            if not (path.endswith(".mp4") and want.startswith("bytes=")):
+                return super().send_head()
+            data = Path(path).read_bytes()
+            a, _, b = want.removeprefix("bytes=").partition("-")
+            start, end = int(a or 0), min(int(b) if b else len(data) - 1, len(data) - 1)
+            self.send_response(206)
+            for k, v in (("Content-Type", "video/mp4"), ("Accept-Ranges", "bytes"),
+                         ("Content-Range", f"bytes {start}-{end}/{len(data)}"), ("Content-Length", end - start + 1)):
+                self.send_header(k, str(v))
+            self.end_headers()
+            return io.BytesIO(data[start:end + 1])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.browser
+def test_linked_page_works_under_a_strict_csp(dev05, chromium, tmp_path):
+    """The web app's page: served over HTTP, CSS/JS as files, a CSP that refuses anything inline. The same page with
+    inlined assets is refused under that CSP (so the check can see a violation)."""
+    out, result = dev05
+    shutil.copyfile(out / "annotated.mp4", tmp_path / "annotated.mp4")
+    (tmp_path / "static").mkdir()
+    for name in STATIC_FILES:
+        (tmp_path / "static" / name).write_text(static_text(name))
+    prof = load_profile(None, result.exercise)
+    mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in result.reps]
+    pieces = dict(video_src="annotated.mp4", thumbs=lockout_thumbnails(out / "annotated.mp4", mids),
+                  plots=render_plots(read_frames(out / "frames.csv"), result, prof))
+    (tmp_path / "linked.html").write_text(build_html(result, prof, assets="linked", static_url="static", **pieces))
+    (tmp_path / "inline.html").write_text(build_html(result, prof, **pieces))
+    (tmp_path / "favicon.ico").write_bytes(b"")     # a browser asks any HTTP origin for one
+    server = _serve(tmp_path)
+    base = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        page, errors, remote = _open(chromium, base + "linked.html", 1040)
+        assert page.evaluate("getComputedStyle(document.querySelector('.hero')).borderRadius") == "14px"  # CSS ran
+        seg = page.locator(".seg[data-rep='3']").bounding_box()
+        assert seg["x"] > page.locator(".timeline").bounding_box()["width"] / 2    # positioned by the script
+        _seek_by_click(page, ".seg[data-rep='3']", result.reps[2].start_s)
+        rep2 = result.reps[1]
+        _seek_by_click(page, "#rep-2 .thumb", 0.5 * (rep2.lockout_start_s + rep2.lockout_end_s), tol=0.1)
+        sizes = page.evaluate("[...document.querySelectorAll('.pwrap img, .thumb img')].map(i => i.naturalWidth)")
+        assert len(sizes) == 3 + result.n_reps and min(sizes) > 100
+        assert errors == [] and [u for u in remote if not u.startswith(base)] == []
+        page.close()
+
+        page, errors, _ = _open(chromium, base + "inline.html", 1040)
+        assert any("Content Security Policy" in e for e in errors)
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -195,8 +195,10 @@ def _segments(analysis: Analysis, duration_s: float) -> list[Segment]:
 
 
 def _bands(profile: Profile, ex: Exercise) -> list[Band]:
+    """The legend names each chart by its title less " angle" (the section is 'Angles over time')."""
     bands = plot_bands(profile, ex)
-    return [Band(p.title.lower(), fmt_bounds(*bands[p.key], ex.rule(p.rule_ids[0]).unit)) for p in ex.plots]
+    return [Band(p.title.lower().removesuffix(" angle"), fmt_bounds(*bands[p.key], ex.rule(p.rule_ids[0]).unit))
+            for p in ex.plots]
 
 
 def _context(analysis: Analysis, profile: Profile | None, video_src: str | None, thumbs: Sequence[bytes | None],
