@@ -110,20 +110,16 @@ def fmt_findings_expected(findings: Sequence[Finding]) -> str:
 def fmt_expected(expected: Sequence[str], unit: str) -> str:
     """Legacy `expected` strings ('>= 75', '<= 105' -> '75–105°'), for callers that only have the text; the page
     formats the numbers (Finding.lo/hi) with fmt_bounds. Anything but '<= x' / '>= x' is shown as written."""
-    lo = hi = None
+    los, his = [], []
     for e in expected:
         op, _, num = e.strip().partition(" ")
         try:
-            x = float(num)
+            (los if op == ">=" else his if op == "<=" else []).append(float(num))
         except ValueError:
-            op = ""
-        if op == ">=":
-            lo = x if lo is None else max(lo, x)
-        elif op == "<=":
-            hi = x if hi is None else min(hi, x)
-        else:
-            return " and ".join(f"{e} {unit}" for e in expected)
-    return fmt_bounds(lo, hi, unit)
+            pass
+    if len(los) + len(his) != len(expected):
+        return " and ".join(f"{e} {unit}" for e in expected)
+    return fmt_bounds(max(los, default=None), min(his, default=None), unit)
 
 
 def reps_text(reps: Sequence[int]) -> str:
