@@ -16,13 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.report.files import FRAME_COLUMNS
-from formcheck.report.page import (EMBED_MAX_BYTES, build_html, cue_verdicts, fmt_expected, fmt_value,
-                                   iter_html, lockout_thumbnails, read_frames, write_html)
+from formcheck.core.exercise import Exercise
+from formcheck.core.types import Analysis, Finding, Rep, VideoInfo
+from formcheck.exercises import load_profile
+from formcheck.exercises.glute_bridge import GLUTE_BRIDGE
 from formcheck.exercises.hip_thrust import HIP_THRUST
+from formcheck.report.files import FRAME_COLUMNS
+from formcheck.report.page import (EMBED_MAX_BYTES, STATIC_FILES, Plot, build_html, cue_verdicts, fmt_expected,
+                                   fmt_value, iter_html, lockout_thumbnails, read_frames, render_plots, write_html)
+from formcheck.report.templating import static_text
 
 CUE_GROUPS, CUES, RULE_IDS = HIP_THRUST.cue_groups, HIP_THRUST.cues, HIP_THRUST.rule_ids
-from formcheck.core.types import Analysis, Finding, Rep, VideoInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "sample_videos" / "dev05_head_back.mp4"
@@ -31,10 +35,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 EVIL = '<script>alert("x")</script>&'
-EXPECTED = {"feet_too_far": ("<= 105", "deg"), "feet_too_close": (">= 75", "deg"),
-            "lumbar_hyperextension": ("<= 190", "deg"), "partial_lockout": (">= 165", "deg"),
-            "head_back": ("<= 20", "deg"), "no_pause": (">= 0.5", "s"), "rocking": ("<= 0.15", "torso"),
-            "heel_lift": ("<= 3", "cm")}
+#: the profile's thresholds per rule; each finding's expected text and lo/hi come from the rule, as the judge does
+THRESHOLDS = {"feet_too_far": 105.0, "feet_too_close": 75.0, "lumbar_hyperextension": 190.0, "partial_lockout": 165.0,
+              "head_back": 20.0, "no_pause": 0.5, "rocking": 0.15, "heel_lift": 3.0}
 VALUES = {"feet_too_far": 90.0, "feet_too_close": 90.0, "lumbar_hyperextension": 178.0, "partial_lockout": 178.0,
           "head_back": -20.0, "no_pause": 1.1, "rocking": 0.02, "heel_lift": 1.0}
 
@@ -42,25 +45,28 @@ VALUES = {"feet_too_far": 90.0, "feet_too_close": 90.0, "lumbar_hyperextension":
 # ------------------------------------------------------------------------------------------------ hand-made data
 
 
-def _rep(index: int, start: float, fail: dict[str, float] = {}, not_judged: dict[str, str] = {}) -> Rep:
+def _rep(index: int, start: float, fail: dict[str, float] = {}, not_judged: dict[str, str] = {},
+         ex: Exercise = HIP_THRUST, cue: str | None = None) -> Rep:
     """A rep whose findings pass except the given fails (rule -> value) and not-judged rules (rule -> reason)."""
     mid = start + 1.5
     fs = []
-    for r in RULE_IDS:
-        exp, unit = EXPECTED[r]
+    for rule in ex.rules:
+        r, unit, thr = rule.id, rule.unit, THRESHOLDS[rule.id]
+        exp, (lo, hi) = rule.expected(thr), rule.bounds(thr)
         if r in not_judged:
-            fs.append(Finding(r, "not_judged", None, unit, exp, mid, "", not_judged[r]))
+            fs.append(Finding(r, "not_judged", None, unit, exp, mid, "", not_judged[r], lo, hi))
         elif r in fail:
-            fs.append(Finding(r, "fail", fail[r], unit, exp, mid, CUES[r][1]))
+            fs.append(Finding(r, "fail", fail[r], unit, exp, mid, cue or ex.cues[r][1], "", lo, hi))
         else:
-            fs.append(Finding(r, "pass", VALUES[r], unit, exp, mid, ""))
+            fs.append(Finding(r, "pass", VALUES[r], unit, exp, mid, "", "", lo, hi))
     return Rep(index, start, start + 1.0, start + 2.0, start + 2.8, 0.9, 1.0, 0.8, {}, tuple(fs))
 
 
-def _analysis(reps: tuple[Rep, ...], name: str = "set.mp4", warnings: tuple[str, ...] = ()) -> Analysis:
+def _analysis(reps: tuple[Rep, ...], name: str = "set.mp4", warnings: tuple[str, ...] = (),
+              exercise: str = "hip_thrust", profile: str = "builtin:hip_thrust.toml",
+              model: str = "pose_landmarker_full.task") -> Analysis:
     video = VideoInfo(f"/clips/{name}", 640, 480, 30.0, 300, 10.0)
-    return Analysis(video, reps, 300, 0.98, "left", "right", "builtin:hip_thrust.toml", "pose_landmarker_full.task",
-                    warnings=warnings)
+    return Analysis(video, reps, 300, 0.98, "left", "right", profile, model, exercise=exercise, warnings=warnings)
 
 
 class _Collect(HTMLParser):
@@ -261,6 +267,72 @@ def test_write_html_without_video_or_frames(tmp_path):
     assert "Watch" not in page and len(_elements(page, "rep")) == 1
 
 
+def test_linked_assets_leave_nothing_inline():
+    """The web app's page: CSS and JS as files under static_url, so a strict CSP (no inline script/style) holds."""
+    a = _analysis((_rep(1, 0.0), _rep(2, 3.0, fail={"head_back": 35.0})))
+    page = build_html(a, video_src="/videos/1/annotated.mp4", assets="linked", static_url="/static/")
+    assert '<link rel="stylesheet" href="/static/report.css">' in page
+    assert '<script src="/static/report.js"></script>' in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) and "<style" not in page
+    assert not re.search(r"\sstyle=", page) and not re.search(r"\son[a-z]+=", page)   # no inline style or handlers
+    assert 'src="/videos/1/annotated.mp4"' in page and len(_elements(page, "seg")) == 2
+    for name in STATIC_FILES:   # shipped as package data, and the same text the self-contained page inlines
+        assert len(static_text(name)) > 1000
+    inline = build_html(a, video_src="/videos/1/annotated.mp4")
+    assert f"<style>{static_text('report.css')}</style>" in inline
+    assert f"<script>{static_text('report.js')}</script>" in inline
+    assert " style=" not in inline   # the timeline is positioned by the script in both modes
+    with pytest.raises(ValueError):
+        build_html(a, assets="cdn")
+
+
+def test_rep_cards_and_charts_are_pieces_of_their_own():
+    a = _analysis((_rep(1, 0.0), _rep(2, 3.0, fail={"head_back": 35.0}), _rep(3, 6.0)))
+    box = (0.1, 0.1, 0.9, 0.9)
+    plots = [Plot(k, k.title(), "", b"<svg/>", box, b"<svg/>", box, 0.0, 10.0) for k in ("knee", "hip")]
+    pieces = list(iter_html(a, video_src="annotated.mp4", thumbs=[b"jpeg"] * 3, plots=plots))
+    cards = [p for p in pieces if '<article class="rep' in p]
+    assert len(cards) == 3 and all(p.startswith("<article") and p.endswith("</article>") for p in cards)
+    charts = [p for p in pieces if '<figure class="plot"' in p]
+    assert len(charts) == 2 and all(p.startswith("<figure") and p.endswith("</figure>") for p in charts)
+
+
+def test_glute_bridge_page_shows_its_own_cues(tmp_path):
+    ex = GLUTE_BRIDGE
+    a = _analysis((_rep(1, 0.0, ex=ex), _rep(2, 3.0, fail={"feet_too_far": 120.0}, ex=ex)),
+                  exercise="glute_bridge", profile="builtin:glute_bridge.toml")
+    _fake_outputs(tmp_path, a)
+    page = write_html(a, tmp_path).read_text()
+    tiles = _elements(page, "tile")
+    assert [t.split(" ")[0] for _, t in tiles] == [n.split(" ")[0].capitalize() for n in ex.cue_groups]
+    assert "rocking" not in ex.cue_groups and not any(t.startswith("Rocking") for _, t in tiles)
+    assert "Rocking" not in page and "Hip thrust" not in page
+    assert "Glute bridge · form check" in " ".join(t for _, t in _elements(page, "eyebrow"))
+    assert ex.cues["feet_too_far"][1] in page
+    # the chart legend's bands are the glute bridge profile's (a wider knee band than the hip thrust's)
+    thr = load_profile(None, "glute_bridge").thresholds
+    assert f"knee {thr['knee_min_deg']:g}–{thr['knee_max_deg']:g}°" in page
+    assert page.count('<figure class="plot"') == len(ex.plots)
+
+
+@pytest.mark.parametrize("assets", ["inline", "linked"])
+def test_no_value_is_rendered_unescaped(assets):
+    """Every text the page shows from data goes through autoescape: a marker put in each of them never appears as
+    markup, and shows escaped."""
+    mark = """<b id="x">'&"""     # no "/": it is also the clip's file name
+    esc = "&lt;b id=&quot;x&quot;&gt;&#x27;&amp;"
+    reps = (_rep(1, 0.0, not_judged={"head_back": mark}), _rep(2, 3.0, fail={"heel_lift": 9.0}, cue=mark))
+    a = _analysis(reps, name=f"{mark}.mp4", warnings=(mark,), profile=mark, model=mark)
+    box = (0.1, 0.1, 0.9, 0.9)
+    plots = [Plot(mark, mark, mark, b"<svg/>", box, b"<svg/>", box, 0.0, 10.0)]
+    page = build_html(a, video_src=mark, plots=plots, notes=[mark], assets=assets, static_url=mark)
+    assert "<b id" not in page
+    # title, h1, clip/profile/model facts, warning, note, tile reason, card reason, fix, work item, video src,
+    # chart id/title/caption/alt, and in linked mode the two asset URLs
+    assert page.count(esc) == 16 + (2 if assets == "linked" else 0)
+    assert f"<h1>{esc}.mp4</h1>" in page and f'src="{esc}"' in page and f'id="plot-{esc}"' in page
+
+
 # ------------------------------------------------------------------------------------------------ in the browser
 
 
@@ -387,3 +459,81 @@ def test_big_video_is_linked_and_still_seeks(dev05, chromium, tmp_path):
     _seek_by_click(page, ".seg[data-rep='3']", result.reps[2].start_s)
     assert errors == [] and remote == []
     page.close()
+
+
+#: what a web app serving the linked page may send: nothing inline, images from data URIs, the rest same-origin
+STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+              "connect-src 'self'")
+
+
+def _serve(folder: Path):
+    """folder over HTTP on localhost with STRICT_CSP on every response, and byte ranges for the video (seeking)."""
+    import functools
+    import io
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        def end_headers(self):
+            self.send_header("Content-Security-Policy", STRICT_CSP)
+            super().end_headers()
+
+        def send_head(self):
+            path, want = self.translate_path(self.path), self.headers.get("Range", "")
+            if not (path.endswith(".mp4") and want.startswith("bytes=")):
+                return super().send_head()
+            data = Path(path).read_bytes()
+            a, _, b = want.removeprefix("bytes=").partition("-")
+            start, end = int(a or 0), min(int(b) if b else len(data) - 1, len(data) - 1)
+            self.send_response(206)
+            for k, v in (("Content-Type", "video/mp4"), ("Accept-Ranges", "bytes"),
+                         ("Content-Range", f"bytes {start}-{end}/{len(data)}"), ("Content-Length", end - start + 1)):
+                self.send_header(k, str(v))
+            self.end_headers()
+            return io.BytesIO(data[start:end + 1])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.browser
+def test_linked_page_works_under_a_strict_csp(dev05, chromium, tmp_path):
+    """The web app's page: served over HTTP, CSS/JS as files, a CSP that refuses anything inline. The same page with
+    inlined assets is refused under that CSP (so the check can see a violation)."""
+    out, result = dev05
+    shutil.copyfile(out / "annotated.mp4", tmp_path / "annotated.mp4")
+    (tmp_path / "static").mkdir()
+    for name in STATIC_FILES:
+        (tmp_path / "static" / name).write_text(static_text(name))
+    prof = load_profile(None, result.exercise)
+    mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in result.reps]
+    pieces = dict(video_src="annotated.mp4", thumbs=lockout_thumbnails(out / "annotated.mp4", mids),
+                  plots=render_plots(read_frames(out / "frames.csv"), result, prof))
+    (tmp_path / "linked.html").write_text(build_html(result, prof, assets="linked", static_url="static", **pieces))
+    (tmp_path / "inline.html").write_text(build_html(result, prof, **pieces))
+    (tmp_path / "favicon.ico").write_bytes(b"")     # a browser asks any HTTP origin for one
+    server = _serve(tmp_path)
+    base = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        page, errors, remote = _open(chromium, base + "linked.html", 1040)
+        assert page.evaluate("getComputedStyle(document.querySelector('.hero')).borderRadius") == "14px"  # CSS ran
+        seg = page.locator(".seg[data-rep='3']").bounding_box()
+        assert seg["x"] > page.locator(".timeline").bounding_box()["width"] / 2    # positioned by the script
+        _seek_by_click(page, ".seg[data-rep='3']", result.reps[2].start_s)
+        rep2 = result.reps[1]
+        _seek_by_click(page, "#rep-2 .thumb", 0.5 * (rep2.lockout_start_s + rep2.lockout_end_s), tol=0.1)
+        sizes = page.evaluate("[...document.querySelectorAll('.pwrap img, .thumb img')].map(i => i.naturalWidth)")
+        assert len(sizes) == 3 + result.n_reps and min(sizes) > 100
+        assert errors == [] and [u for u in remote if not u.startswith(base)] == []
+        page.close()
+
+        page, errors, _ = _open(chromium, base + "inline.html", 1040)
+        assert any("Content Security Policy" in e for e in errors)
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
