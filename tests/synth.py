@@ -40,8 +40,10 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
     eye = ear + HEAD_PX * _dir(torso_dir + raw_head)
     heel = ankle + np.array([8.0, -12.0])
     toe = ankle + np.array([-FOOT_PX, -14.0])
-    # calibrated heel lift adds the model's drift back: a rise of heel_lift_px above the rest pose
+    # calibrated heel lift adds the model's drift back: a rise of heel_lift_px above the rest pose. The foot
+    # pivots on the toes, so the ankle rises over the toe by heel_per_ankle_rise times less.
     heel = heel + np.array([0.0, heel_lift_px])
+    toe = toe - np.array([0.0, heel_lift_px / CAL.heel_per_ankle_rise])
     pts = {"shoulder": sh, "hip": hip, "knee": knee, "ankle": ankle, "ear": ear, "eye": eye, "heel": heel,
            "toe": toe, "elbow": sh + np.array([-40.0, 30.0]), "wrist": sh + np.array([-80.0, 40.0])}
     xy = np.zeros((33, 2))

@@ -27,7 +27,7 @@ from formcheck.core.types import Analysis
 from formcheck.exercises import EXERCISES, candidates
 from formcheck.io.pose_cache import CachedClip, poses_of
 
-HIDDEN_PLATE_RADIUS_M = 0.2
+HIDDEN_PLATE_RADIUS_M = 0.21   # 45 cm plates (radius 0.225 m); 40 cm plates leave the hip joint in view often enough to judge it
 #: calibration field -> (rep metric, truth key, sign): calibrated = raw + sign * field
 FITTED = {
     "knee_offset_deg": ("knee_deg", "knee_deg_at_lockout", +1),

@@ -29,6 +29,7 @@ class Calibration:
     hip_offset_deg: float
     head_neutral_deg: float
     heel_drift_cm: float
+    heel_per_ankle_rise: float
     shin_length_m: float
     hold_lag_s: float
 
@@ -46,6 +47,9 @@ class Reliability:
     max_knee_split_torso: float
     max_hip_split_torso: float
     max_lockout_iqr_deg: float
+    max_thigh_torso_spread: float
+    max_shin_torso_spread: float
+    max_drive_jitter_deg: float
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from formcheck.core.types import RepWindow
 
 Bound = Literal["max", "min"]
-#: what a rule's metric needs to be trusted: "legs" (knee, ankle, heel), "hips" (the hip joint)
-Need = Literal["legs", "hips"]
+#: what a rule's metric needs to be trusted: "legs" (knee, ankle, heel), "hips" (the hip joint), "drive" (a
+#: steady drive signal: times read from it)
+Need = Literal["legs", "hips", "drive"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Rule:
     unit: str                    # "deg", "s", "cm", "torso" (torso lengths)
     bound: Bound
     key: str                     # profile key of the threshold, unit in its name
-    needs: frozenset[str]        # subset of {"legs", "hips"}
+    needs: frozenset[str]        # subset of {"legs", "hips", "drive"}
     cue_short: str               # what the voice says ("chin down")
     cue_long: str                # one sentence for the lifter
     group: str                   # the cue a coach looks at ("knee at lockout", "head", ...)

@@ -109,10 +109,7 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
     ear, eye, sh, hip, knee, ankle, heel, toe = (
         pt(r) for r in ("ear", "eye", "shoulder", "hip", "knee", "ankle", "heel", "toe"))
     torso_len = float(np.hypot(*(sh - hip)))
-    world = _world_features(pose, j, vis, min_visibility)
     hip2d = float(hip_angle_deg(sh, hip, knee))
-    if np.isfinite(world["hip_world_deg"]) and hip2d > 180.0:
-        world["hip_world_deg"] = 360.0 - world["hip_world_deg"]
     knee_split = float(np.hypot(*(knee - pt("knee", other)))) / torso_len if torso_len > 0 else np.nan
     hip_split = float(np.hypot(*(hip - pt("hip", other)))) / torso_len if torso_len > 0 else np.nan
     return FrameFeatures(
@@ -128,33 +125,11 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         heel_over_toe_px=float(heel[1] - toe[1]),
         torso_len_px=torso_len,
         shin_len_px=float(np.hypot(*(knee - ankle))),
+        thigh_len_px=float(np.hypot(*(hip - knee))),
         knee_split=float(knee_split),
         hip_split=float(hip_split),
         shoulder_over_feet_torso=float(sh[1] - np.nanmin([heel[1], toe[1], ankle[1]])) / torso_len
         if torso_len > 0 and np.isfinite([heel[1], toe[1], ankle[1]]).any() else float("nan"),
-        foot_len_px=float(np.hypot(*(heel - toe))),
-        **world,
+        ankle_over_toe_px=float(ankle[1] - toe[1]),
     )
 
-
-def _angle3_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
-    u, v = a - b, c - b
-    n = np.linalg.norm(u) * np.linalg.norm(v)
-    return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / n, -1.0, 1.0)))) if n > 0 else float("nan")
-
-
-def _world_features(pose: PoseFrame, j: dict, vis: np.ndarray, min_visibility: float) -> dict[str, float]:
-    nan = float("nan")
-    out = {"knee_world_deg": nan, "hip_world_deg": nan, "heel_over_toe_world_cm": nan}
-    w = pose.world_m
-    if w is None:
-        return out
-    ok = {r: vis[j[r]] >= min_visibility for r in ("shoulder", "hip", "knee", "ankle", "heel", "toe")}
-    p = {r: w[j[r]] for r in ok}
-    if ok["hip"] and ok["knee"] and ok["ankle"]:
-        out["knee_world_deg"] = _angle3_deg(p["hip"], p["knee"], p["ankle"])
-    if ok["shoulder"] and ok["hip"] and ok["knee"]:
-        out["hip_world_deg"] = _angle3_deg(p["shoulder"], p["hip"], p["knee"])
-    if ok["heel"] and ok["toe"]:
-        out["heel_over_toe_world_cm"] = float(100.0 * (p["toe"][1] - p["heel"][1]))   # world y points down
-    return out

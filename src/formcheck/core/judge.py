@@ -15,13 +15,27 @@ from formcheck.core.types import Finding
 def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     """Why `rule` cannot be judged on a rep with metrics `m` ("" when it can)."""
     rel = profile.reliability
-    legs_split = math.isfinite(m.get("knee_split", math.nan)) and m["knee_split"] > rel.max_knee_split_torso
-    # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
-    hips_hidden = legs_split or (math.isfinite(m.get("hip_split", math.nan))
-                                 and m["hip_split"] > rel.max_hip_split_torso)
-    if rule.needs & {"legs", "hips"} and hips_hidden:
-        return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
-                f"{m['knee_split']:.2f}, hips {m['hip_split']:.2f} torso lengths apart; a plate may cover them)")
+
+    def over(key: str, limit: float) -> bool:
+        v = m.get(key, math.nan)
+        return v is not None and math.isfinite(v) and v > limit
+
+    if rule.needs & {"legs", "hips"}:
+        # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
+        if over("knee_split", rel.max_knee_split_torso) or over("hip_split", rel.max_hip_split_torso):
+            return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
+                    f"{m.get('knee_split') or math.nan:.2f}, hips {m.get('hip_split') or math.nan:.2f} torso lengths "
+                    f"apart; a plate may cover them, or the camera is far off the side)")
+        # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
+        # is guessing where a hidden joint is.
+        if over("thigh_torso_spread", rel.max_thigh_torso_spread) or over("shin_torso_spread",
+                                                                            rel.max_shin_torso_spread):
+            return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
+                    f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
+                    f"within the rep (a plate or bar pad may cover the hips)")
+    if "drive" in rule.needs and over("drive_jitter_deg", rel.max_drive_jitter_deg):
+        return (f"the hip point jumps from frame to frame ({m['drive_jitter_deg']:.2f} deg): times read from the "
+                f"hips' rise are not measurable (a plate may cover the hips)")
     valid = m.get(f"{rule.valid_key}_valid", 1.0)
     if valid < rel.min_frac_valid:
         return f"landmarks hidden in {100 * (1 - valid):.0f}% of the hold"

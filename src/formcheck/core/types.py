@@ -78,14 +78,11 @@ class FrameFeatures:
     heel_over_toe_px: float = float("nan")  # heel height over the toe, y up (its change over a rep is the lift)
     torso_len_px: float = float("nan")
     shin_len_px: float = float("nan")
+    thigh_len_px: float = float("nan")
     knee_split: float = float("nan")      # near-far knee distance / torso length (side view ~0.1)
     hip_split: float = float("nan")       # near-far hip distance / torso length
     shoulder_over_feet_torso: float = float("nan")  # shoulder height over the lowest foot point / torso length
-    foot_len_px: float = float("nan")     # heel-toe distance in the image
-    # From the model's 3-D world landmarks (metres, hip-centred), NaN when the pose has none: free of camera yaw.
-    knee_world_deg: float = float("nan")
-    hip_world_deg: float = float("nan")   # > 180 when the 2-D hip is past the shoulder-knee line (sign from 2-D)
-    heel_over_toe_world_cm: float = float("nan")
+    ankle_over_toe_px: float = float("nan")  # ankle height over the toe, y up (rises when the heel lifts)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ RULES = (
          "Drive the hips all the way up and squeeze the glutes until the torso is level.", "lockout", "hip"),
     Rule("head_back", "neck_ext_deg", "deg", "max", "neck_ext_max_deg", HIPS, "chin down",
          "Chin tucked, eyes forward and slightly down: let the head move with the torso.", "head", "ear"),
-    Rule("no_pause", "hold_s", "s", "min", "hold_min_s", frozenset(), "hold the top",
+    Rule("no_pause", "hold_s", "s", "min", "hold_min_s", frozenset({"drive"}), "hold the top",
          "Hold the top for a one-count before lowering.", "pause", "hip"),
     Rule("rocking", "shoulder_travel_frac", "torso", "max", "shoulder_travel_max_frac", HIPS, "stay on the bench",
          "Pivot on the bench: keep the shoulders from sliding or rocking.", "rocking", "shoulder",

@@ -48,22 +48,37 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     m["shoulder_valid"] = float(np.isfinite(sx).mean()) if sx.size else 0.0
     fin = sx[np.isfinite(sx)]
     m["shoulder_travel_frac"] = float((fin.max() - fin.min()) / torso) if fin.size >= 2 and torso > 0 else float("nan")
-    heel = _col(win.frames, "heel_over_toe_px")
+    # Heel lift from the ankle's rise over the toe: a foot that lifts its heel pivots on the toes, so the ankle
+    # rises with it (heel_per_ankle_rise times less), and the model's ankle point is steadier than its heel point
+    # (separation of lifted from clean reps, AUC 0.82 vs 0.76 on sample + train clips).
+    ank = _col(win.frames, "ankle_over_toe_px")
     shin = _median(_col(win.frames, "shin_len_px"))
     cm_per_px = cal.shin_length_m * 100.0 / shin if shin > 0 else float("nan")
-    rise_px = _median(heel[lock]) - _median(heel[base] if base.any() else heel[drive][:3])
-    m["heel_valid"] = float(np.isfinite(heel[lock]).mean()) if lock.any() else 0.0
-    m["heel_lift_cm"] = float(rise_px * cm_per_px - cal.heel_drift_cm)
+    rise_px = _median(ank[lock]) - _median(ank[base] if base.any() else ank[drive][:3])
+    m["heel_valid"] = float(np.isfinite(ank[lock]).mean()) if lock.any() else 0.0
+    m["heel_lift_cm"] = float(rise_px * cm_per_px * cal.heel_per_ankle_rise - cal.heel_drift_cm)
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
     m["hip_split"] = _median(_col(win.frames, "hip_split")[lock])
     m["shoulder_over_feet_torso"] = _median(_col(win.frames, "shoulder_over_feet_torso")[drive])
-    for name in ("knee_world_deg", "hip_world_deg"):
-        m[name] = _median(_col(win.frames, name)[lock])
-    hw = _col(win.frames, "heel_over_toe_world_cm")
-    m["heel_lift_world_cm"] = _median(hw[lock]) - _median(hw[base] if base.any() else hw[drive][:3])
-    foot = _median(_col(win.frames, "foot_len_px")[base] if base.any() else _col(win.frames, "foot_len_px")[drive])
-    m["heel_lift_foot"] = rise_px / foot if foot > 0 else float("nan")
+    # The body's own proportions: a limb's length against the torso is constant in a side view, so when it jumps
+    # within the rep the model is guessing where a hidden joint is (a plate over the hips).
+    tl = _col(win.frames, "torso_len_px")
+    for name, num in (("thigh_torso", _col(win.frames, "thigh_len_px") / tl),
+                      ("shin_torso", _col(win.frames, "shin_len_px") / tl)):
+        v = num[drive]
+        v = v[np.isfinite(v)]
+        m[name] = float(np.median(v)) if v.size else float("nan")
+        m[f"{name}_spread"] = float(np.subtract(*np.percentile(v, [90, 10])) / np.median(v)) if v.size >= 5 else float("nan")
     torso = _col(win.frames, "torso_deg")
+    # Frame-to-frame jitter of the drive signal around its running median: the hold is read from this signal, so
+    # when a plate makes the hip point jump the hold time is not a measurement.
+    td = torso[drive]
+    td = td[np.isfinite(td)]
+    if td.size >= 7:
+        med = np.array([np.median(td[max(0, i - 3):i + 4]) for i in range(td.size)])
+        m["drive_jitter_deg"] = float(np.median(np.abs(td - med)))
+    else:
+        m["drive_jitter_deg"] = float("nan")
     m["torso_bottom_deg"] = float(np.nanpercentile(torso, 5)) if np.isfinite(torso).any() else float("nan")
     return m
 
