@@ -39,6 +39,15 @@ FITTED = {
 #: the rules whose metric a calibration field moves (their findings say whether the metric was judged)
 JUDGED_BY = {"knee_deg": "feet_too_far", "hip_deg": "partial_lockout", "neck_ext_deg": "head_back",
              "heel_lift_cm": "heel_lift", "hold_s": "no_pause"}
+#: rep metric -> truth key, for the uncertainty bands (every rule's metric)
+BAND_TRUTH = {"knee_deg": "knee_deg_at_lockout", "hip_deg": "hip_deg_at_lockout", "neck_ext_deg": "neck_ext_deg",
+              "hold_s": "hold_s", "shoulder_travel_frac": "shoulder_travel_frac", "heel_lift_cm": "heel_lift_cm"}
+#: the band is this quantile of the calibrated measure's absolute error on the training reps
+BAND_QUANTILE = 0.8
+#: added to the fitted band where renders are known not to speak for real bodies: MediaPipe's hip point sits
+#: differently on a rendered and a real body (renders read the hip ~7 deg open, real clean lockouts ~5-8 deg
+#: closed), so a hip verdict needs that much more margin before it is called a fault
+DOMAIN_GAP = {"hip_deg": 7.0}
 VERDICT_KEYS = ("tp", "fp", "fn", "tn", "borderline_fault", "borderline_clean", "not_judged", "pass_hidden")
 
 
@@ -172,6 +181,43 @@ def fit_calibration(raw_analyses: dict[str, dict], clips: Sequence[LabelledClip]
     return dataclasses.replace(base, **fitted)
 
 
+def fit_bands(analyses: dict[str, dict], clips: Sequence[LabelledClip], exercise: Exercise) -> dict[str, float]:
+    """rule id -> band: BAND_QUANTILE of |measure - truth| over the training clips' judged reps (calibrated
+    analyses), plus the known render/real gap of that measure."""
+    errs: dict[str, list[float]] = {k: [] for k in BAND_TRUTH}
+    for c in clips:
+        a = analyses.get(c.name)
+        if a is None or not c.rendered:
+            continue
+        t_reps = c.truth.get("reps", [])
+        for i, j in match_reps(a["reps"], t_reps):
+            d, t = a["reps"][i], t_reps[j].get("truth") or {}
+            judged = {f["rule_id"] for f in d["findings"] if f["verdict"] != "not_judged"}
+            for r in exercise.rules:
+                v, tv = d["metrics"].get(r.metric), t.get(BAND_TRUTH.get(r.metric, ""))
+                if r.id in judged and v is not None and tv is not None and not (c.hips_hidden and r.needs):
+                    errs[r.metric].append(abs(float(v) - float(tv)))
+    out = {}
+    for r in exercise.rules:
+        e = sorted(errs.get(r.metric, []))
+        q = e[min(len(e) - 1, int(BAND_QUANTILE * len(e)))] if e else 0.0
+        out[r.id] = round(q + DOMAIN_GAP.get(r.metric, 0.0), 3 if r.unit in ("s", "torso") else 2)
+    return out
+
+
+def with_bands(cands: Sequence[tuple[Exercise, Profile]], bands: dict[str, float]) -> list[tuple[Exercise, Profile]]:
+    from formcheck.core.config import Thresholds
+
+    out = []
+    for ex, p in cands:
+        thr = dict(p.thresholds)
+        for r in ex.rules:
+            if r.id in bands:
+                thr[f"{r.id}.{r.band_key}"] = bands[r.id]
+        out.append((ex, dataclasses.replace(p, thresholds=Thresholds(thr))))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------------ scoring
 
 def _empty() -> dict:
@@ -292,8 +338,12 @@ def cross_validate(clips: Sequence[LabelledClip], *, k: int = 5, exercise: str =
             train = [t for t in rendered if t.name != c.name and (not c.rendered or fold_of[t.name] != fold_of[c.name])]
             key = "all rendered" if not c.rendered else f"fold {fold_of[c.name]}"
             if key not in fits:
-                fits[key] = dataclasses.asdict(fit_calibration(raw, train, prof0.calibration))
-            cands = with_calibration(base, Calibration(**fits[key]))
+                cal = fit_calibration(raw, train, prof0.calibration)
+                cal_cands = with_calibration(base, cal)
+                calibrated = {t.name: _analyse(poses[t.name], cal_cands)[0] for t in train}
+                fits[key] = {"calibration": dataclasses.asdict(cal),
+                             "bands": fit_bands(calibrated, train, base[0][0])}
+            cands = with_bands(with_calibration(base, Calibration(**fits[key]["calibration"])), fits[key]["bands"])
         else:
             cands = base
         analysis, err = _analyse(poses[c.name], cands)

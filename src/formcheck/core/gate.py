@@ -35,8 +35,12 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     if math.isfinite(top) and not g.torso_top_min_deg <= top <= g.torso_top_max_deg:
         return GateResult(False, f"the torso does not come to about level at the top ({top:.0f} deg): not a hip "
                                  f"thrust or glute bridge")
-    knee, split = _f(m, "knee_deg"), _f(m, "knee_split")
-    legs_ok = not (math.isfinite(split) and split > profile.reliability.max_knee_split_torso)
+    knee = _f(m, "knee_deg")
+    rel = profile.reliability
+    # The knee only speaks when the legs are where the model says (not split, limb lengths steady).
+    legs_ok = not any(math.isfinite(_f(m, k)) and _f(m, k) > lim for k, lim in (
+        ("knee_split", rel.max_knee_split_torso), ("thigh_torso_spread", rel.max_thigh_torso_spread),
+        ("shin_torso_spread", rel.max_shin_torso_spread)))
     if legs_ok and math.isfinite(knee) and knee > g.knee_top_max_deg:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")

@@ -20,7 +20,7 @@ from formcheck.core.reps import Phase, RepEvent, RepEventKind, RepSegmenter, Rep
 from formcheck.core.smoothing import SignalCleaner
 from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep, RepWindow
 
-SIDE_LOCK_FRAMES = 15      # detected frames before the side/facing vote is frozen
+SIDE_LOCK_FRAMES = 15      # detected frames the side/facing vote needs at least; it then runs on until a rep starts
 BASELINE_S = 0.4           # frames before the rep start used as the resting reference (heel)
 HISTORY_S = 3.0            # how much recent history is kept to find that baseline
 
@@ -105,9 +105,28 @@ class SetTracker:
         return self._n_detected / self.n_frames if self.n_frames else 0.0
 
     def _vote(self, pose: PoseFrame) -> None:
-        if pose.detected and self._n_detected < SIDE_LOCK_FRAMES:
-            self._side_votes += side_score(pose)
-            self._head_votes += head_right_score(pose)
+        """Side and facing, voted over the detected frames before the first rep starts (at least the first
+        SIDE_LOCK_FRAMES): a model that misreads the first moments (someone walking in, a blurred start) is
+        outvoted by the set-up that follows. When the vote flips, the signals built on the old one start over."""
+        if not pose.detected or (self._vote_locked and self._n_detected >= SIDE_LOCK_FRAMES):
+            return
+        before = (self.side, self.head_right)
+        self._side_votes += side_score(pose)
+        self._head_votes += head_right_score(pose)
+        if (self.side, self.head_right) != before and self._n_detected:
+            self._restart_signals()
+
+    @property
+    def _vote_locked(self) -> bool:
+        return self.segmenter.phase != Phase.BOTTOM or bool(self.reps) or self._pending is not None
+
+    def _restart_signals(self) -> None:
+        sm = self.profile.smoothing
+        self._drive = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
+        self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
+                      for k in self.exercise.display}
+        self.segmenter.reset()
+        self._history.clear()
 
     # -- per frame ---------------------------------------------------------------------------------------------
     def update(self, pose: PoseFrame) -> FrameState:
