@@ -190,10 +190,10 @@ def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path
     assert_broken_rows(again, folder)
 
     # what makes a clip 'not done': another profile or model, a changed clip, a missing or newly wanted output
-    from formcheck.exercises import load_profile
+    from formcheck.exercises import candidates
 
-    prof = load_profile(None)
-    pid = batch.profile_identity(prof)
+    prof = None                                         # --exercise auto: each clip picks its own profile
+    pid = batch.profile_identity(candidates("auto"))    # ... so the shipped profiles of every candidate count
     mid = batch.model_identity(None)
     name = f"again__{SHORT}"
 
