@@ -8,7 +8,9 @@ runs. Jobs that never started are put back in line without blame.
 
 Workers get a progress queue (`progress_queue()` inside the job function; anything sent with `send` arrives at
 the parent's `on_message`), ignore Ctrl-C (the parent stops them) and can be capped to fewer helper threads so N
-workers on N cores do not oversubscribe them.
+workers on N cores do not oversubscribe them. The queue is a SimpleQueue written synchronously (no feeder
+thread), so whatever a job sent is in the pipe before its result: the parent sees a job's messages, including
+the pool's own 'started', before its outcome.
 """
 from __future__ import annotations
 
@@ -26,6 +28,16 @@ POLL_S = 0.2                    # how often the parent drains progress messages 
 _STARTED = "formcheck-pool:started"   # the pool's own message: which job a worker took (to know whom to blame)
 
 _queue = None                   # this worker's progress queue (set by the initializer)
+
+
+class _Sender:
+    """The worker's end of the progress queue, with the put_nowait that progress senders expect."""
+
+    def __init__(self, queue) -> None:
+        self._queue = queue
+
+    def put_nowait(self, item) -> None:
+        self._queue.put(item)   # a few bytes into a pipe the parent drains every POLL_S: does not block
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ def _init_worker(queue, threads_per_worker: int | None, initializer, initargs) -
     import signal
 
     global _queue
-    _queue = queue
+    _queue = _Sender(queue)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it stops the workers
     if threads_per_worker:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -115,7 +127,7 @@ def run_pool(fn: Callable[[J], Any], jobs: Iterable[J], n_workers: int, *, key: 
         else:
             batch, workers = list(todo), max(1, min(n_workers, len(todo)))
             todo.clear()
-        q = ctx.Queue()
+        q = ctx.SimpleQueue()
         started: set[str] = set()
         n_suspects = len(suspects)
         with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
@@ -127,8 +139,10 @@ def run_pool(fn: Callable[[J], Any], jobs: Iterable[J], n_workers: int, *, key: 
                     done, pending = cf.wait(pending, timeout=POLL_S, return_when=cf.FIRST_COMPLETED)
                     while True:   # messages first, so a job's progress precedes its outcome
                         try:
-                            item = q.get_nowait()
-                        except Exception:  # noqa: BLE001 - Empty, or the queue broke with the pool
+                            if q.empty():
+                                break
+                            item = q.get()
+                        except Exception:  # noqa: BLE001 - the queue broke with the pool
                             break
                         if isinstance(item, tuple) and len(item) == 2 and item[0] == _STARTED:
                             started.add(item[1])
