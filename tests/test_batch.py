@@ -111,7 +111,8 @@ def _double_or_die(x: int) -> int:
     return 2 * x
 
 
-def test_pool_records_a_crashed_worker_and_finishes_the_others():
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_pool_records_a_crashed_worker_and_finishes_the_others(n_workers):
     from contextlib import closing
 
     from formcheck.apps import pool
@@ -124,7 +125,7 @@ def test_pool_records_a_crashed_worker_and_finishes_the_others():
         events.append(item)
 
     outcomes = []
-    with closing(pool.run_pool(_double_or_die, jobs, 2, on_message=on_message, note=notes.append)) as it:
+    with closing(pool.run_pool(_double_or_die, jobs, n_workers, on_message=on_message, note=notes.append)) as it:
         for o in it:
             outcomes.append(o)
             events.append(("outcome", o.job))

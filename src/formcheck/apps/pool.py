@@ -155,7 +155,7 @@ def run_pool(fn: Callable[[J], Any], jobs: Iterable[J], n_workers: int, *, key: 
                             value = f.result()
                         except BrokenProcessPool as e:
                             broken[k] = broken.get(k, 0) + 1
-                            if workers == 1:          # alone in its pool: it is the one
+                            if len(batch) == 1:       # alone in its pool: it is the one
                                 yield Outcome(job, error=CRASH_MESSAGE.format(kind=type(e).__name__), crashed=True)
                             elif k in started or broken[k] > 1:
                                 suspects.append(job)
