@@ -72,9 +72,9 @@ def _worker_probe(clip: str, out_dir: str) -> dict:
     from formcheck.apps.batch import ClipJob, profile_identity, run_clip
     from formcheck.exercises import load_profile
 
-    prof = load_profile(None)
+    prof = load_profile(None, "hip_thrust")   # the sample clips are hip thrusts: one candidate, no auto pick
     job = ClipJob(clip=clip, clip_label=clip, out_dir=out_dir, name=Path(out_dir).name, profile=prof, model=None,
-                  video=False, html=False, profile_id=profile_identity(prof))
+                  video=False, html=False, profile_id=profile_identity(prof), exercise="hip_thrust")
     peak_threads = [0]
     stop = threading.Event()
 

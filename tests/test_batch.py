@@ -99,6 +99,56 @@ def test_output_names_are_readable_unique_and_stable(tmp_path):
     assert names == batch.output_names(files, [str(f) for f in files[:4]] + [str(tmp_path / "in")])
 
 
+def _double_or_die(x: int) -> int:
+    """A pool job: -1 kills its worker process (as a decoder segfault or the OOM killer would), 0 raises."""
+    from formcheck.apps import pool
+
+    if x < 0:
+        os._exit(70)
+    if x == 0:
+        raise ValueError("zero is not allowed")
+    pool.send(("seen", x))
+    return 2 * x
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_pool_records_a_crashed_worker_and_finishes_the_others(n_workers):
+    from contextlib import closing
+
+    from formcheck.apps import pool
+
+    notes, messages, events = [], [], []
+    jobs = [1, 2, -1, 0, 3, 4]
+
+    def on_message(item):
+        messages.append(item)
+        events.append(item)
+
+    outcomes = []
+    with closing(pool.run_pool(_double_or_die, jobs, n_workers, on_message=on_message, note=notes.append)) as it:
+        for o in it:
+            outcomes.append(o)
+            events.append(("outcome", o.job))
+    by_job = {o.job: o for o in outcomes}
+    assert sorted(o.job for o in outcomes) == sorted(jobs)          # every job exactly once
+    for x in (1, 2, 3, 4):
+        assert by_job[x].ok and by_job[x].value == 2 * x and not by_job[x].crashed
+    assert by_job[-1].crashed and "worker process died" in by_job[-1].error
+    assert not by_job[0].crashed and by_job[0].error == "ValueError: zero is not allowed"
+    assert notes and notes[0].startswith("a worker process died; retrying")
+    assert set(messages) == {("seen", x) for x in (1, 2, 3, 4)}
+    for x in (1, 2, 3, 4):                  # what a job sent arrives before its outcome
+        assert events.index(("seen", x)) < events.index(("outcome", x))
+
+
+def test_index_page_escapes_what_it_shows(tmp_path):
+    row = {**batch.empty_row("clips/<b>&amp;.mp4", "x"), "error": '<script>alert("no")</script>'}
+    meta = {"exercise": "auto", "profile": {"source": "<i>p</i>"}, "model": {"name": "m"}, "generated_at": "now"}
+    page = batch.index_html(tmp_path, [row], meta)
+    assert "<script" not in page and "<b>" not in page and "<i>" not in page
+    assert "&lt;script&gt;" in page and "clips/&lt;b&gt;&amp;amp;.mp4" in page and "&lt;i&gt;p&lt;/i&gt;" in page
+
+
 def test_bad_arguments_fail_with_one_line(tmp_path, capsys):
     assert main(["batch", str(tmp_path), "-o", str(tmp_path / "out")]) == 3      # empty folder: nothing to do
     err = capsys.readouterr().err.strip()
@@ -190,10 +240,10 @@ def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path
     assert_broken_rows(again, folder)
 
     # what makes a clip 'not done': another profile or model, a changed clip, a missing or newly wanted output
-    from formcheck.exercises import load_profile
+    from formcheck.exercises import candidates
 
-    prof = load_profile(None)
-    pid = batch.profile_identity(prof)
+    prof = None                                         # --exercise auto: each clip picks its own profile
+    pid = batch.profile_identity(candidates("auto"))    # ... so the shipped profiles of every candidate count
     mid = batch.model_identity(None)
     name = f"again__{SHORT}"
 
@@ -222,6 +272,33 @@ def test_batch_matches_analyze_records_broken_clips_and_skips_unchanged(tmp_path
     assert (out / name / batch.DONE_MARKER).exists() and not (out / name / batch.JOB_MARKER).exists()
     (out / name / "frames.csv").unlink()
     assert batch.done_row(job(clip), mid) is None
+
+
+def test_exercise_column_and_a_changed_exercise_choice_redoes_the_clip(tmp_path, capsys):
+    import csv
+
+    folder = tmp_path / "clips"
+    link_clips(folder, [SHORT])
+    out = tmp_path / "out"
+    args = ["batch", str(folder), "-o", str(out), "--no-video", "--no-html", "--jobs", "1"]
+    assert main(args) == 0                               # --exercise auto: the clip decides (a bench: hip thrust)
+    r = rows_by_dir(out)[SHORT]
+    assert r["status"] == "ok" and r["exercise"] == "hip_thrust" and r["rocking_fail"] == 0
+    assert summary(out)["exercise"] == "auto" and "exercise" in batch.COLUMNS
+
+    assert main([*args, "--exercise", "glute_bridge"]) == 0   # another choice: not 'unchanged', redone
+    r = rows_by_dir(out)[SHORT]
+    assert r["status"] == "ok" and r["exercise"] == "glute_bridge"
+    assert json.loads((out / SHORT / "report.json").read_text())["exercise"] == "glute_bridge"
+    assert r["rocking_fail"] is r["rocking_pass"] is r["rocking_not_judged"] is None   # no glute-bridge rule
+    with open(out / "summary.csv", newline="") as fh:
+        (c,) = list(csv.DictReader(fh))
+    assert c["exercise"] == "glute_bridge" and c["rocking_fail"] == ""
+    assert "glute bridge" in (out / "index.html").read_text()
+    assert "glute bridge" in capsys.readouterr().out
+
+    assert main([*args, "--exercise", "glute_bridge"]) == 0   # the same choice again: skipped
+    assert rows_by_dir(out)[SHORT]["status"] == "skipped"
 
 
 def _children(pid: int) -> list[tuple[int, str]]:

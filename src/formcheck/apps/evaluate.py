@@ -7,18 +7,23 @@ Scoring rules (so the numbers mean the same thing every run):
 - "not_judged" counts separately, neither right nor wrong, EXCEPT where the label says the hips are hidden
   (barbell with plates of radius >= 0.2 m, i.e. 45 cm plates, which cover the hip joint from the side): there a
   "pass" of a rule that needs the hips is counted as `pass_hidden`, an error, because the checker cannot know.
+- Verdicts are read through `report.files.rule_tally`, the same per-rule tally the reports and the batch summary
+  use; a clip is scored on the rules of the exercise it was judged as. Whether that exercise is the labelled one
+  (truth.json `exercise`) is counted too.
+- The clips are analysed in the shared worker pool (`apps.pool`): a clip that kills its worker is recorded as
+  an error and the others are still scored.
 """
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 
-from formcheck.exercises import EXERCISES
+from formcheck.exercises import DEFAULT, EXERCISES
+from formcheck.report.files import rule_tally
 
 #: every rule any exercise judges, in spec order (a clip's findings are scored on the rules its exercise has)
 RULE_IDS = tuple(dict.fromkeys(r for ex in EXERCISES.values() for r in ex.rule_ids))
@@ -29,15 +34,15 @@ NEEDS_HIPS = tuple(dict.fromkeys(r.id for ex in EXERCISES.values() for r in ex.r
 ANGLES = (("knee_deg", "knee_deg_at_lockout"), ("hip_deg", "hip_deg_at_lockout"), ("neck_ext_deg", "neck_ext_deg"))
 
 
-def _analyse_one(args: tuple[str, str | None, str | None]) -> dict:
+def _analyse_one(args: tuple[str, str | None, str | None, str]) -> dict:
     """Run the real pipeline on one clip (no video, no html) and return its report dict or the error."""
-    clip, profile, model = args
+    clip, profile, model, exercise = args
     from formcheck.apps.analyze import analyze
     from formcheck.core.errors import FormcheckError
 
     with tempfile.TemporaryDirectory(prefix="formcheck-eval-") as tmp:
         try:
-            res = analyze(clip, tmp, profile=profile, model=model, video=False, html=False)
+            res = analyze(clip, tmp, profile=profile, exercise=exercise, model=model, video=False, html=False)
             return {"ok": True, "report": res.to_dict()}
         except FormcheckError as e:
             return {"ok": False, "error": str(e)}
@@ -70,67 +75,83 @@ def match_reps(detected: list[dict], truth: list[dict]) -> list[tuple[int, int]]
     return sorted(pairs)
 
 
+def _tally(report: dict | None) -> dict[str, dict[str, list[int]]]:
+    """rule id -> verdict -> positions (0-based) of the detected reps, via report.files.rule_tally."""
+    report = report or {}
+    reps = [{"index": i, "findings": d["findings"]} for i, d in enumerate(report.get("reps", []))]
+    return rule_tally({"exercise": report.get("exercise", DEFAULT), "reps": reps})
+
+
 def score_clip(report: dict | None, truth: dict, error: str = "") -> dict:
     """Per-clip tallies (raw counts and error lists), merged later by `aggregate`."""
     t_reps = truth["reps"]
     hidden = (truth.get("load", {}).get("type") == "barbell"
               and (truth["load"].get("plate_radius_m") or 0) >= HIDDEN_PLATE_RADIUS_M)
+    exercise = (report or {}).get("exercise")
     out = {"name": truth["name"], "n_truth": len(t_reps), "error": error, "hips_hidden": hidden,
+           "exercise": exercise, "exercise_truth": truth.get("exercise"),
            "rules": {r: {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "not_judged": 0, "pass_hidden": 0} for r in RULE_IDS},
            "margins": {r: {"fail": [], "pass": []} for r in RULE_IDS},
-           "angle_err": {a: [] for a, _ in ANGLES}, "timing_err_s": [], "hold_err_s": [], "mismatches": []}
+           "angle_err": {a: [] for a, _ in ANGLES}, "timing_err_s": [], "hold_err_s": []}
     det = (report or {}).get("reps", [])
     out["n_detected"] = len(det)
     out["n_frames"] = (report or {}).get("n_frames", 0)
     out["faults_by_rep"] = [d.get("faults", []) for d in det]
     out["detection_rate"] = (report or {}).get("detection_rate", 0.0)
-    pairs = match_reps(det, t_reps)
-    md = {i for i, _ in pairs}
-    mt = {j for _, j in pairs}
-    for i, j in pairs:
+    truth_of = dict(match_reps(det, t_reps))          # detected position -> labelled position
+    tally = _tally(report)
+    finding = {(i, f["rule_id"]): (k, f) for i, d in enumerate(det) for k, f in enumerate(d["findings"])}
+    notes: list[tuple[tuple, str]] = []               # (sort key, text): detected rep order, then findings order
+    if report is not None and out["exercise_truth"] and exercise != out["exercise_truth"]:
+        notes.append(((-1,), f"judged as {exercise}, labelled {out['exercise_truth']}"))
+    for r, by_verdict in tally.items():
+        c = out["rules"][r]
+        for verdict, positions in by_verdict.items():
+            for i in positions:
+                k, f = finding[(i, r)]
+                if i not in truth_of:                  # a detected rep no label matches: only its fails count
+                    if verdict == "fail":
+                        c["fp"] += 1
+                        notes.append(((1, i, k), f"unmatched detected rep at {det[i]['start_s']}s: false {r}"))
+                    continue
+                j = truth_of[i]
+                labelled = r in t_reps[j]["faults"]
+                if verdict == "not_judged":
+                    c["not_judged"] += 1
+                    continue
+                if hidden and r in NEEDS_HIPS and verdict == "pass":
+                    c["pass_hidden"] += 1
+                    notes.append(((0, i, k), f"rep {j + 1}: {r} passed though the hips are hidden"))
+                    continue
+                mg = _margin(f)
+                if mg is not None and (verdict == "fail") == labelled:
+                    out["margins"][r][verdict].append(mg)
+                if verdict == "fail":
+                    c["tp" if labelled else "fp"] += 1
+                    if not labelled:
+                        notes.append(((0, i, k), f"rep {j + 1}: false {r} ({f['value']} {f['unit']})"))
+                else:
+                    c["fn" if labelled else "tn"] += 1
+                    if labelled:
+                        notes.append(((0, i, k), f"rep {j + 1}: missed {r} ({f['value']} {f['unit']})"))
+    for i, j in sorted(truth_of.items()):
         d, t = det[i], t_reps[j]
-        labelled = set(t["faults"])
-        for f in d["findings"]:
-            r = f["rule_id"]
-            c = out["rules"][r]
-            if f["verdict"] == "not_judged":
-                c["not_judged"] += 1
-                continue
-            if hidden and r in NEEDS_HIPS and f["verdict"] == "pass":
-                c["pass_hidden"] += 1
-                out["mismatches"].append(f"rep {j + 1}: {r} passed though the hips are hidden")
-                continue
-            mg = _margin(f)
-            if mg is not None and (f["verdict"] == "fail") == (r in labelled):
-                out["margins"][r][f["verdict"]].append(mg)
-            if f["verdict"] == "fail":
-                c["tp" if r in labelled else "fp"] += 1
-                if r not in labelled:
-                    out["mismatches"].append(f"rep {j + 1}: false {r} ({f['value']} {f['unit']})")
-            else:
-                c["fn" if r in labelled else "tn"] += 1
-                if r in labelled:
-                    out["mismatches"].append(f"rep {j + 1}: missed {r} ({f['value']} {f['unit']})")
         tr = t["truth"]
         for key, tkey in ANGLES:
             v = d["metrics"].get(key)
             rule = {"knee_deg": "feet_too_far", "hip_deg": "partial_lockout", "neck_ext_deg": "head_back"}[key]
-            judged = any(f["rule_id"] == rule and f["verdict"] != "not_judged" for f in d["findings"])
+            judged = rule in tally and (i in tally[rule]["fail"] or i in tally[rule]["pass"])
             if v is not None and judged and tr.get(tkey) is not None:
                 out["angle_err"][key].append(float(v) - float(tr[tkey]))
         out["timing_err_s"] += [d["lockout_start_s"] - t["lockout_start_s"], d["lockout_end_s"] - t["lockout_end_s"]]
         out["hold_err_s"].append(d["hold_s"] - tr["hold_s"])
-    for i, d in enumerate(det):
-        if i not in md:
-            for f in d["findings"]:
-                if f["verdict"] == "fail":
-                    out["rules"][f["rule_id"]]["fp"] += 1
-                    out["mismatches"].append(f"unmatched detected rep at {d['start_s']}s: false {f['rule_id']}")
+    matched_truth = set(truth_of.values())
     for j, t in enumerate(t_reps):
-        if j not in mt:
+        if j not in matched_truth:
             for r in t["faults"]:
                 out["rules"][r]["fn"] += 1
-            out["mismatches"].append(f"labelled rep {j + 1} not found")
+            notes.append(((2, j), f"labelled rep {j + 1} not found"))
+    out["mismatches"] = [text for _, text in sorted(notes, key=lambda n: n[0])]
     return out
 
 
@@ -154,24 +175,32 @@ def aggregate(clips: list[dict]) -> dict:
         c["closest_correct_pass"] = min(passes) if passes else None  # smallest distance inside it
         rules[r] = c
     count_err = [abs(cl["n_detected"] - cl["n_truth"]) for cl in clips]
+    labelled = [cl for cl in clips if cl.get("exercise_truth")]
     return {
         "n_clips": len(clips),
         "n_reps_truth": sum(cl["n_truth"] for cl in clips),
         "rules": rules,
         "rep_count": {"exact": sum(e == 0 for e in count_err), "clips": len(clips),
                       "mean_abs_error": round(float(np.mean(count_err)), 3) if clips else 0.0},
+        "exercise": {"correct": sum(cl["exercise"] == cl["exercise_truth"] for cl in labelled),
+                     "clips": len(labelled)},
         "lockout_timing_s": _stats(sum((cl["timing_err_s"] for cl in clips), [])),
         "hold_s": _stats(sum((cl["hold_err_s"] for cl in clips), [])),
         "angles_deg": {k: _stats(sum((cl["angle_err"][k] for cl in clips), [])) for k, _ in ANGLES},
         "clips": [{"name": cl["name"], "reps": cl["n_detected"], "reps_truth": cl["n_truth"],
                    "frames": cl["n_frames"], "faults_by_rep": cl["faults_by_rep"],
-                   "detection_rate": cl["detection_rate"], "hips_hidden": cl["hips_hidden"], "error": cl["error"],
+                   "detection_rate": cl["detection_rate"], "exercise": cl.get("exercise"),
+                   "exercise_truth": cl.get("exercise_truth"), "hips_hidden": cl["hips_hidden"], "error": cl["error"],
                    "mismatches": cl["mismatches"]} for cl in clips],
     }
 
 
-def evaluate(folder: str | Path, profile: str | None = None, model: str | None = None, jobs: int = 1) -> dict:
-    """Analyse every labelled clip in `folder` and score it. Returns the metrics dict written by --json."""
+def evaluate(folder: str | Path, profile: str | None = None, model: str | None = None, jobs: int = 1,
+             exercise: str = "auto") -> dict:
+    """Analyse every labelled clip in `folder` (in `jobs` worker processes) and score it. Returns the metrics
+    dict written by --json. exercise: what to judge the clips as (auto: each clip decides from its set-up)."""
+    from formcheck.apps.pool import run_pool
+
     folder = Path(folder)
     truths = sorted(folder.glob("*.truth.json"))
     items = []
@@ -179,14 +208,13 @@ def evaluate(folder: str | Path, profile: str | None = None, model: str | None =
         truth = json.loads(tp.read_text())
         clip = tp.with_name(truth.get("files", {}).get("video") or tp.name.replace(".truth.json", ".mp4"))
         items.append((truth, str(clip)))
-    args = [(clip, profile, model) for _, clip in items]
-    if jobs > 1:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
-            results = list(ex.map(_analyse_one, args))
-    else:
-        results = [_analyse_one(a) for a in args]
+    args = [(clip, profile, model, exercise) for _, clip in items]
+    by_clip: dict[str, dict] = {}
+    outcomes = run_pool(_analyse_one, args, max(1, jobs), key=lambda a: a[0])
+    with closing(outcomes):
+        for o in outcomes:
+            by_clip[o.job[0]] = o.value if o.ok else {"ok": False, "error": o.error}
+    results = [by_clip[clip] for _, clip in items]
     clips = [score_clip(r.get("report"), truth, r.get("error", "")) for (truth, _), r in zip(items, results)]
     return aggregate(clips)
 
@@ -205,7 +233,9 @@ def markdown(m: dict) -> str:
              "Margin: how far the closest correctly failed rep lies past the threshold / the closest correctly passed "
              "rep lies inside it, in the rule's unit (deg, s, torso lengths, cm): small numbers mark fragile rules.", "",
              f"Rep count: exact on {rc['exact']}/{rc['clips']} clips, mean absolute error {rc['mean_abs_error']} reps "
-             f"({m['n_reps_truth']} labelled reps).", "",
+             f"({m['n_reps_truth']} labelled reps)."
+             + (f" Exercise judged as labelled on {m['exercise']['correct']}/{m['exercise']['clips']} clips."
+                if m.get("exercise", {}).get("clips") else ""), "",
              "| measure (matched reps) | n | median abs error | p90 abs error | bias |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for k, s in m["angles_deg"].items():
@@ -218,29 +248,3 @@ def markdown(m: dict) -> str:
         note = c["error"] or "; ".join(c["mismatches"]) or ("hips hidden: hip rules not judged" if c["hips_hidden"] else "all correct")
         lines.append(f"| {c['name']} | {c['reps']} / {c['reps_truth']} | {100 * c['detection_rate']:.0f}% | {note} |")
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write(path: str | Path, text: str) -> None:
-    from formcheck.report.files import write_text_atomic
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(Path(path), text)
-
-
-def main(a) -> int:
-    from formcheck.core.errors import InputError
-
-    folder = Path(a.dir)
-    if not folder.is_dir() or not any(folder.glob("*.truth.json")):
-        raise InputError(f"{folder}: no NAME.truth.json files found; point eval at a folder of labelled clips")
-    m = evaluate(folder, a.profile, a.model, max(1, a.jobs))
-    md = markdown(m)
-    print(md)
-    if a.json:
-        _atomic_write(a.json, json.dumps(m, indent=1) + "\n")
-    if a.markdown:
-        _atomic_write(a.markdown, md)
-    failed = [c["name"] for c in m["clips"] if c["error"]]
-    if failed:
-        print(f"formcheck: {len(failed)} clip(s) could not be analysed: {', '.join(failed)}", file=sys.stderr)
-    return 0
