@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+
+import numpy as np
 from dataclasses import dataclass, field
 
 from typing import Sequence
@@ -116,6 +118,15 @@ class SetTracker:
         if (self.side, self.head_right) != before and self._n_detected:
             self._restart_signals()
 
+    def _flipped(self, pose: PoseFrame) -> bool:
+        """A frame whose skeleton points the other way than the set (head where the feet are, by more than half a
+        torso length) is the model losing the person, not the lifter turning round mid-rep: measure nothing."""
+        if not pose.detected or not self._vote_locked:
+            return False
+        score = head_right_score(pose)
+        torso = float(np.nanmean(np.hypot(*(pose.xy_px[[11, 12]] - pose.xy_px[[23, 24]]).T)))
+        return (score >= 0) != self.head_right and abs(score) > 0.5 * torso
+
     @property
     def _vote_locked(self) -> bool:
         return self.segmenter.phase != Phase.BOTTOM or bool(self.reps) or self._pending is not None
@@ -136,7 +147,9 @@ class SetTracker:
             self._n_detected += 1
         t = pose.t_s
         self._last_t = t
-        feat = features(pose, self.side, self.head_right, self.profile.pose.min_visibility, self.profile.calibration)
+        measured = pose if not self._flipped(pose) else PoseFrame.missing(t)
+        feat = features(measured, self.side, self.head_right, self.profile.pose.min_visibility,
+                        self.profile.calibration)
         smooth = {k: c(t, getattr(feat, k)) for k, c in self._disp.items()}
         drive = self._drive(t, self.exercise.drive_sign * getattr(feat, self.exercise.drive))
 
