@@ -259,6 +259,35 @@ def test_pause_mid_rep_neither_counts_a_broken_rep_nor_calls_a_false_fault():
     assert all(r.faults == [] for r in reps), [r.faults for r in reps]
 
 
+def test_coach_is_window_free_frames_in_what_to_show_and_say_out():
+    """The coach runs without a window, camera or model: synthetic poses through a stub estimator, a fault called
+    on its rep with the exercise's cue, and a report built from the counted set."""
+    from formcheck.apps.live import Coach
+    from formcheck.apps.pipeline import FrameStep
+    from formcheck.core.types import VideoInfo
+
+    poses = rep_profile(np.array([]), [{"hold_s": 1.2}, {"hold_s": 1.2, "neck_ext_deg": 40.0}], fps=30)
+
+    class Stub:
+        def __init__(self):
+            self.by_t = {round(p.t_s, 6): p for p in poses}
+
+        def detect(self, image, t_s, frame_size=None):
+            return self.by_t[round(t_s, 6)]
+
+    tracker = SetTracker(candidates("hip_thrust"))
+    coach = Coach(FrameStep(Stub(), tracker), VideoInfo("stub", 640, 480, 30.0, 0, 0.0), skip_setup=True)
+    said = []
+    for i, p in enumerate(poses):
+        shown = coach.frame(Captured(i, p.t_s, np.zeros((480, 640, 3), np.uint8), time.monotonic()))
+        assert shown.image.any() and shown.exercise is HIP_THRUST     # drawn on: skeleton, rep counter, panel
+        said += shown.say
+    res = coach.result("stub.task", len(poses))
+    assert [r.faults for r in res.analysis.reps] == [[], ["head_back"]] and said == ["head_back"]
+    assert res.stats.verdicts[0]["cue"] == CUES["head_back"][0] and res.analysis.exercise == "hip_thrust"
+    assert res.analysis.n_frames == len(poses) and res.stats.frames_dropped == 0
+
+
 # -- real speech to WAV ------------------------------------------------------------------------------------------------
 def test_voice_renders_real_speech_one_cue_at_a_time(tmp_path):
     _need(_tts_available(), "espeak-ng")
