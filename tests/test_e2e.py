@@ -139,3 +139,29 @@ def test_encoder_takes_the_lockout_thumbnail_nearest_each_reps_middle(tmp_path):
         assert im.shape == (270, 480, 3)
         mid_frame = 0.5 * (r.lockout_start_s + r.lockout_end_s) * fps
         assert abs(float(im[..., 0].mean()) - mid_frame) <= 1.5, (im[..., 0].mean(), mid_frame)
+
+
+def test_analyze_hands_the_encoders_thumbnails_to_the_page(tmp_path, monkeypatch):
+    """With a page writer that takes `thumbs=`, analyze passes the encoder's lockout JPEGs: the same frames the
+    page would take by decoding annotated.mp4 again (only the JPEG/H.264 round trips differ)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import formcheck.apps.analyze as an
+    import formcheck.report.page as page
+
+    got = {}
+
+    def write_html(analysis, out_dir, profile=None, *, thumbs=None):
+        mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in analysis.reps]
+        got["thumbs"], got["decoded"] = thumbs, page.lockout_thumbnails(out_dir / "annotated.mp4", mids)
+        (out_dir / "report.html").write_text("<html></html>")
+
+    monkeypatch.setattr(page, "write_html", write_html)
+    res = an.analyze(SAMPLES / "dev05_head_back.mp4", tmp_path)
+    assert len(got["thumbs"]) == res.n_reps == 3 and all(got["thumbs"])
+    for ours, theirs in zip(got["thumbs"], got["decoded"]):
+        a, b = (np.asarray(Image.open(io.BytesIO(j)), dtype=float) for j in (ours, theirs))
+        assert a.shape == b.shape == (360, 480, 3) and np.abs(a - b).mean() < 4, np.abs(a - b).mean()

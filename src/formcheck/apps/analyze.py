@@ -75,12 +75,19 @@ def _pump(it, q: queue.Queue, err: list) -> None:
         q.put(_END)
 
 
-def _write_page(result: Analysis, tmp: Path, prof: Profile, thumbs: list[bytes | None] | None) -> None:
-    """report.html, handing over the thumbnails the encoder took (so the page does not decode the video again)
-    when the page writer takes them."""
+def _page_takes_thumbs() -> bool:
+    """Whether report.page.write_html accepts the encoder's thumbnails (`thumbs=`); if not, it takes them from
+    annotated.mp4 itself and the encoder need not make them."""
     from formcheck.report.page import write_html
 
-    if thumbs is not None and "thumbs" in inspect.signature(write_html).parameters:
+    return "thumbs" in inspect.signature(write_html).parameters
+
+
+def _write_page(result: Analysis, tmp: Path, prof: Profile, thumbs: list[bytes | None] | None) -> None:
+    """report.html, with the thumbnails the encoder took (so the page does not decode the video again)."""
+    from formcheck.report.page import write_html
+
+    if thumbs is not None:
         write_html(result, tmp, prof, thumbs=thumbs)
     else:
         write_html(result, tmp, prof)
@@ -123,7 +130,8 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         src.close()
         raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
     try:
-        result, prof, thumbs = _run(src, tmp, cands, model, video, html, progress)
+        result, prof, thumbs = _run(src, tmp, cands, model, video, html and video and _page_takes_thumbs(),
+                                    progress)
         if html:
             _write_page(result, tmp, prof, thumbs)
         final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
