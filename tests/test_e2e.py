@@ -82,3 +82,86 @@ def test_variable_frame_rate_keeps_container_timestamps(tmp_path):
         got = [fr.t_s for fr in v]
     assert len(got) == len(times)
     assert np.allclose(got, times, atol=2e-3)
+
+
+def test_analyze_ends_without_native_log_lines_on_stderr(tmp_path):
+    """MediaPipe/TFLite log to fd 2 when the landmarker is built and closed (DestroyAccelerator...): none of it
+    may reach the user's terminal, nor any Python warning."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("FORMCHECK_DEBUG", None)
+    p = subprocess.run([sys.executable, "-W", "default", "-m", "formcheck.cli", "analyze",
+                        str(SAMPLES / "dev13_clean_60fps.mp4"), "-o", str(tmp_path / "out"), "--no-video",
+                        "--no-html"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    native = re.compile(r"^(INFO|WARNING|ERROR): |^[IWEF]\d{4} |accelerator_registry|Warning", re.M)
+    assert not native.search(p.stderr), p.stderr
+    assert "2 rep(s)" in p.stdout
+
+
+def test_encoder_takes_the_lockout_thumbnail_nearest_each_reps_middle(tmp_path):
+    """The encoder keeps top-phase frames and, once a rep closes, the one nearest its lockout middle becomes the
+    rep's thumbnail (JPEG, longest side 480 px): the report needs no second decode of annotated.mp4."""
+    import io
+    from types import SimpleNamespace
+
+    import numpy as np
+    from PIL import Image
+
+    from formcheck.apps.pipeline import Encoder
+    from formcheck.core.types import Rep
+
+    fps, w, h = 30.0, 960, 540
+
+    def rep(i, lock0, lock1, end):
+        return Rep(i, lock0 - 1.0, lock0, lock1, end, lock1 - lock0, 1.0, end - lock1, {}, ())
+
+    reps = [rep(1, 1.0, 2.0, 3.0), rep(2, 4.0, 4.6, 6.0)]
+    enc = Encoder(tmp_path / "a.mp4", w, h, fps, draw=False, thumbs=True)
+    for i in range(int(6.5 * fps)):
+        t = i / fps
+        phase = "top" if any(r.lockout_start_s - 0.2 <= t <= r.lockout_end_s + 0.3 for r in reps) else "down"
+        shown = tuple(r for r in reps if r.end_s + 0.1 <= t)         # a rep appears a moment after its end
+        img = np.zeros((h, w, 3), np.uint8)
+        img[..., 0] = i                                             # the frame number, readable in the JPEG
+        enc.put(img, SimpleNamespace(t_s=t, phase=phase), shown)
+    assert enc.close(tuple(reps)) == tmp_path / "a.mp4"
+    thumbs = enc.thumbs
+    assert len(thumbs) == 2 and all(thumbs)
+    for r, jpg in zip(reps, thumbs):
+        im = np.asarray(Image.open(io.BytesIO(jpg)))
+        assert im.shape == (270, 480, 3)
+        mid_frame = 0.5 * (r.lockout_start_s + r.lockout_end_s) * fps
+        assert abs(float(im[..., 0].mean()) - mid_frame) <= 1.5, (im[..., 0].mean(), mid_frame)
+
+
+def test_analyze_hands_the_encoders_thumbnails_to_the_page(tmp_path, monkeypatch):
+    """With a page writer that takes `thumbs=`, analyze passes the encoder's lockout JPEGs: the same frames the
+    page would take by decoding annotated.mp4 again (only the JPEG/H.264 round trips differ)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import formcheck.apps.analyze as an
+    import formcheck.report.page as page
+
+    got = {}
+
+    def write_html(analysis, out_dir, profile=None, *, thumbs=None):
+        mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in analysis.reps]
+        got["thumbs"], got["decoded"] = thumbs, page.lockout_thumbnails(out_dir / "annotated.mp4", mids)
+        (out_dir / "report.html").write_text("<html></html>")
+
+    monkeypatch.setattr(page, "write_html", write_html)
+    res = an.analyze(SAMPLES / "dev05_head_back.mp4", tmp_path)
+    assert len(got["thumbs"]) == res.n_reps == 3 and all(got["thumbs"])
+    for ours, theirs in zip(got["thumbs"], got["decoded"]):
+        a, b = (np.asarray(Image.open(io.BytesIO(j)), dtype=float) for j in (ours, theirs))
+        assert a.shape == b.shape == (360, 480, 3) and np.abs(a - b).mean() < 4, np.abs(a - b).mean()

@@ -208,6 +208,26 @@ def test_scheduler_ignores_unknown_rules():
     assert s.next_cue(0.0) is None
 
 
+def test_scheduler_takes_the_exercise_once_the_tracker_knows_it():
+    """`--exercise auto` decides at the first rep: the voice then follows that exercise's cues and order."""
+    from formcheck.exercises.glute_bridge import GLUTE_BRIDGE
+
+    s = CueScheduler()
+    s.offer(["rocking", "head_back"], 0.0)
+    s.use(GLUTE_BRIDGE)                                  # no rocking rule without a bench: dropped, not said
+    assert s.exercise is GLUTE_BRIDGE and s.pending == ("head_back",)
+    s.offer(["rocking"], 0.1)
+    assert s.next_cue(0.1) == ("head_back", GLUTE_BRIDGE.cues["head_back"][0]) and not s.pending
+
+
+def test_setup_no_person_says_the_exercises_set_up():
+    from formcheck.exercises.glute_bridge import GLUTE_BRIDGE
+
+    chk = check_setup(PoseFrame.missing(0.0), W, H, brightness=140, setup_hint=GLUTE_BRIDGE.setup_hint)
+    assert chk.problems == ("no_person",) and chk.advice == f"No person in view: {GLUTE_BRIDGE.setup_hint}"
+    assert check_setup(PoseFrame.missing(0.0), W, H, brightness=140).advice == NO_PERSON
+
+
 # -- the newest-frame slot and pause-safe counting -------------------------------------------------------------------
 def test_latest_frame_keeps_the_newest_and_counts_the_dropped():
     slot = LatestFrame()
@@ -237,6 +257,35 @@ def test_pause_mid_rep_neither_counts_a_broken_rep_nor_calls_a_false_fault():
     reps = count.finish()
     assert [r.index for r in reps] == [1, 2]                  # rep 1, then rep 3 renumbered; rep 2 was cut
     assert all(r.faults == [] for r in reps), [r.faults for r in reps]
+
+
+def test_coach_is_window_free_frames_in_what_to_show_and_say_out():
+    """The coach runs without a window, camera or model: synthetic poses through a stub estimator, a fault called
+    on its rep with the exercise's cue, and a report built from the counted set."""
+    from formcheck.apps.live import Coach
+    from formcheck.apps.pipeline import FrameStep
+    from formcheck.core.types import VideoInfo
+
+    poses = rep_profile(np.array([]), [{"hold_s": 1.2}, {"hold_s": 1.2, "neck_ext_deg": 40.0}], fps=30)
+
+    class Stub:
+        def __init__(self):
+            self.by_t = {round(p.t_s, 6): p for p in poses}
+
+        def detect(self, image, t_s, frame_size=None):
+            return self.by_t[round(t_s, 6)]
+
+    tracker = SetTracker(candidates("hip_thrust"))
+    coach = Coach(FrameStep(Stub(), tracker), VideoInfo("stub", 640, 480, 30.0, 0, 0.0), skip_setup=True)
+    said = []
+    for i, p in enumerate(poses):
+        shown = coach.frame(Captured(i, p.t_s, np.zeros((480, 640, 3), np.uint8), time.monotonic()))
+        assert shown.image.any() and shown.exercise is HIP_THRUST     # drawn on: skeleton, rep counter, panel
+        said += shown.say
+    res = coach.result("stub.task", len(poses))
+    assert [r.faults for r in res.analysis.reps] == [[], ["head_back"]] and said == ["head_back"]
+    assert res.stats.verdicts[0]["cue"] == CUES["head_back"][0] and res.analysis.exercise == "hip_thrust"
+    assert res.analysis.n_frames == len(poses) and res.stats.frames_dropped == 0
 
 
 # -- real speech to WAV ------------------------------------------------------------------------------------------------
@@ -360,6 +409,26 @@ def test_setup_check_passes_on_a_good_clip_then_counts(tmp_path, capsys):
     assert stats["setup_ok_at_s"] is not None and stats["setup_ok_at_s"] < 0.8      # before rep 1 starts
     assert stats["messages"][-1] == GOOD_TO_GO
     assert [r["faults"] for r in rep["reps"]] == _truth(CLEAN)
+
+
+def test_live_honours_exercise_and_ends_without_native_log_lines(tmp_path):
+    """`formcheck live --exercise glute_bridge` as a user runs it: the set is judged as a glute bridge, and
+    stderr carries no MediaPipe/TFLite lines (DestroyAccelerator... at close) nor Python warnings."""
+    import re
+
+    from conftest import ROOT
+
+    out = tmp_path / "live"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("FORMCHECK_DEBUG", None)
+    p = subprocess.run([sys.executable, "-W", "default", "-m", "formcheck.cli", "live", "--source", str(CLEAN),
+                        "--no-window", "--skip-setup", "--exercise", "glute_bridge", "--max-seconds", "3", "-o",
+                        str(out)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert not re.search(r"^(INFO|WARNING|ERROR): |^[IWEF]\d{4} |accelerator_registry|Warning", p.stderr, re.M), \
+        p.stderr
+    assert json.loads((out / "report.json").read_text())["exercise"] == "glute_bridge"
+    assert "frames shown at" in p.stdout
 
 
 # -- a real window under Xvfb --------------------------------------------------------------------------------------------

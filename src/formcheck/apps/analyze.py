@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from formcheck.render import overlay
+from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, NoPersonError, NoRepsError, OutputError
@@ -22,7 +22,6 @@ from formcheck.io.video_file import VideoFile
 from formcheck.core.tracker import SetTracker
 from formcheck.core.types import Analysis, VideoInfo
 from formcheck.exercises import candidates, exercise_of
-from formcheck.io.video_writer import H264Writer
 
 Progress = Callable[[int, int], None]
 _END = object()
@@ -75,17 +74,11 @@ def _pump(it, q: queue.Queue, err: list) -> None:
         q.put(_END)
 
 
-def _encode(writer: H264Writer, q: queue.Queue, err: list) -> None:
-    """Draw the overlay and encode, off the inference thread (OpenCV and x264 release the GIL)."""
-    try:
-        while (item := q.get()) is not _END:
-            image, st, reps = item
-            overlay.draw(image, st, reps, inplace=True)
-            writer.write(image, st.t_s)
-    except BaseException as e:
-        err.append(e)
-        while q.get() is not _END:  # drain so the producer never blocks
-            pass
+def _write_page(result: Analysis, tmp: Path, prof: Profile, thumbs: list[bytes | None] | None) -> None:
+    """report.html, with the thumbnails the encoder took (so the page does not decode the video again)."""
+    from formcheck.report.page import write_html
+
+    write_html(result, tmp, prof, thumbs=thumbs)
 
 
 def resolve_candidates(profile: Profile | str | os.PathLike | None, exercise: str | None
@@ -102,7 +95,8 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
             html: bool = True, progress: Progress | None = None) -> Analysis:
     """Analyse one clip and write its outputs into `out_dir` (default: next to the clip, `<stem>_formcheck/`).
 
-    Outputs: annotated.mp4, report.json, frames.csv and report.html. They are written into a temporary folder
+    Outputs: annotated.mp4, report.json, frames.csv and report.html (its lockout pictures taken by the encoder on
+    the way, not by decoding annotated.mp4 again). They are written into a temporary folder
     inside `out_dir` and moved into place only when the analysis succeeded, report.json last, so a report.json
     on disk always belongs to a complete set.
 
@@ -124,10 +118,10 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         src.close()
         raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
     try:
-        result, prof = _run(src, tmp, cands, model, video, progress)
+        result, prof, thumbs = _run(src, tmp, cands, model, video, html and video,
+                                    progress)
         if html:
-            from formcheck.report.page import write_html
-            write_html(result, tmp, prof)
+            _write_page(result, tmp, prof, thumbs)
         final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
                  if (tmp / name).exists()}
         final["report.json"] = str(out / "report.json")
@@ -143,59 +137,57 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model, video: bool,
-         progress: Progress | None) -> tuple[Analysis, Profile]:
+def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model, video: bool, thumbs: bool,
+         progress: Progress | None) -> tuple[Analysis, Profile, list[bytes | None] | None]:
     info: VideoInfo = src.info
     tracker = SetTracker(cands)
     prof = tracker.profile
-    frames_q: queue.Queue = queue.Queue(maxsize=8)
+    frames_q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     dec_err: list = []
-    enc_q: queue.Queue = queue.Queue(maxsize=8)
-    enc_err: list = []
-    writer = enc = None
+    enc: Encoder | None = None
     n = 0
     reps_shown: tuple = ()      # snapshot for the overlay, rebuilt only when a rep closes
     with PoseEstimator(model, prof.pose.max_model_side_px) as est, open(tmp / "frames.csv", "w", newline="") as fh:
+        step = FrameStep(est, tracker)
         csv_out = FrameCsv(fh)
         # The decode thread also prepares the model's input (downscaling large frames), off the inference path.
         size = (info.width, info.height)
         work = ((fr, est.model_input(fr.image)) for fr in src)
-        dec = threading.Thread(target=_pump, args=(work, frames_q, dec_err), daemon=True)
+        dec = threading.Thread(target=_pump, args=(work, frames_q, dec_err), name="formcheck-decode", daemon=True)
         try:
             if video:
-                writer = H264Writer(tmp / "annotated.mp4", info.width, info.height, info.fps)
-                enc = threading.Thread(target=_encode, args=(writer, enc_q, enc_err), daemon=True)
-                enc.start()
+                try:
+                    enc = Encoder(tmp / "annotated.mp4", info.width, info.height, info.fps, thumbs=thumbs)
+                except OSError as e:
+                    raise OutputError(f"cannot write the annotated video ({e.strerror or e}); check the output "
+                                      f"folder") from None
             dec.start()
             while (item := frames_q.get()) is not _END:
                 fr, model_image = item
-                pose = est.detect(model_image, fr.t_s, size)
-                st = tracker.update(pose)
+                st = step(model_image, fr.t_s, size)
                 csv_out.write(st)
-                if writer:
+                if enc is not None:
                     if len(reps_shown) != len(tracker.reps):
                         reps_shown = tuple(tracker.reps)
-                    enc_q.put((fr.image, st, reps_shown))
+                    enc.put(fr.image, st, reps_shown)
                 n += 1
                 if progress:
                     progress(n, info.n_frames)
+            reps = tracker.finish()
         finally:
-            if enc:
-                enc_q.put(_END)
-                enc.join()
-            if writer:
-                writer.close()
+            if enc is not None:
+                enc.close(tuple(tracker.reps))   # the reps closed by finish() get their thumbnails too
             while dec.is_alive():   # unblock the decoder if we stopped early
                 try:
                     frames_q.get_nowait()
                 except queue.Empty:
                     pass
                 dec.join(0.05)
+        model_name = Path(est.model_path).name
     if dec_err:
         raise InputError(f"{info.path}: decoding failed ({dec_err[0]}); re-export the clip") from None
-    if enc_err:
-        raise OutputError(f"writing the annotated video failed ({enc_err[0]}); check disk space in the output folder")
-    reps = tracker.finish()
+    if enc is not None and enc.error is not None:
+        raise OutputError(f"writing the annotated video failed ({enc.error}); check disk space in the output folder")
     warnings = [src.decode_warning] if src.decode_warning else []
     if tracker.detection_rate < MIN_DETECTION_RATE:
         raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
@@ -209,7 +201,6 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
     if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
         warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")
     info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker._last_t + 1.0 / info.fps, 3))
-    return Analysis(video=info, reps=tuple(reps), n_frames=n, detection_rate=round(tracker.detection_rate, 4),
-                    side=tracker.side, facing="right" if tracker.head_right else "left",
-                    profile=tracker.profile.source, model=Path(est.model_path).name,
-                    exercise=tracker.exercise.name, warnings=tuple(warnings)), tracker.profile
+    result = build_analysis(tracker, info, reps, n_frames=n, detection_rate=tracker.detection_rate,
+                            model_name=model_name, warnings=warnings)
+    return result, tracker.profile, (enc.thumbs if enc is not None else None)

@@ -27,7 +27,6 @@ from formcheck.core.exercise import Exercise
 from formcheck.exercises import DEFAULT, get_exercise
 
 
-
 class VoiceError(FormcheckError):
     """No offline text-to-speech engine is available."""
 
@@ -57,6 +56,7 @@ class CueScheduler:
         self.repeat_gap_s = repeat_gap_s
         self.max_wait_s = max_wait_s
         self.exercise = exercise or get_exercise(DEFAULT)
+        self._own_cues = cues is not None
         self.cues = cues or self.exercise.cues
         self._pending: dict[str, float] = {}        # rule_id -> when offered
         self._last_said: dict[str, float] = {}      # cue text -> when it was last said
@@ -73,6 +73,16 @@ class CueScheduler:
     def _rank(self, rule_id: str) -> int:
         order = self.exercise.voice_order
         return order.index(rule_id) if rule_id in order else len(order)
+
+    def use(self, exercise: Exercise) -> None:
+        """Switch to the set's exercise once the tracker knows it (`--exercise auto` decides at the first rep):
+        its voice order, and its cues unless cues were given explicitly."""
+        if exercise is self.exercise:
+            return
+        self.exercise = exercise
+        if not self._own_cues:
+            self.cues = exercise.cues
+            self._pending = {r: t for r, t in self._pending.items() if r in self.cues}
 
     def offer(self, rule_ids: Iterable[str], t_s: float) -> None:
         """Faults just judged. Offering one already waiting keeps its original time (it does not jump the queue)."""
@@ -194,11 +204,15 @@ class Voice:
             raise self._init_error
         return self
 
-    def offer(self, rule_ids: Iterable[str]) -> None:
+    def offer(self, rule_ids: Iterable[str], exercise: Exercise | None = None) -> None:
+        """Faults just judged; `exercise`: the one they were judged as (`FrameState.exercise`), for its cues and
+        voice order."""
         ids = list(rule_ids)
         if not ids:
             return
         with self._cv:
+            if exercise is not None:
+                self.scheduler.use(exercise)
             self.scheduler.offer(ids, self.clock())
             self._cv.notify()
 

@@ -1,7 +1,8 @@
-"""`formcheck live`: coaching from a camera (or a clip played as one)."""
+"""`formcheck live`: coaching from a camera (or a clip played as one), then the set summary printed."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add(sub, common) -> None:
@@ -19,8 +20,30 @@ def add(sub, common) -> None:
     lv.set_defaults(func=run)
 
 
-
 def run(a: argparse.Namespace) -> int:
-    from formcheck.apps.live import main
+    """Coach one set, write report.json and live.json, print the set summary and how the loop kept up."""
+    from formcheck.apps.live import DEFAULT_OUT_DIR, LiveSession, open_source, write_outputs
+    from formcheck.core.errors import FormcheckError
+    from formcheck.exercises import candidates
+    from formcheck.report.files import summary_text
 
-    return main(a)
+    if a.max_seconds is not None and a.max_seconds <= 0:
+        raise FormcheckError("--max-seconds must be > 0")
+    cands = candidates(a.exercise, a.profile)     # a bad profile is reported before the camera opens
+    source = open_source(a.camera, a.source)
+    session = LiveSession(source, candidates=cands, model=a.model, window=not a.no_window, voice=a.voice,
+                          voice_wav_dir=a.voice_wav, record=a.record, skip_setup=a.skip_setup,
+                          max_seconds=a.max_seconds)
+    result = session.run()
+    analysis = write_outputs(result, Path(a.output or DEFAULT_OUT_DIR), session.record_path)
+    s = result.stats
+    print(summary_text(analysis))
+    print(f"live: {s.frames_processed} frames shown at {s.fps_shown:.1f} fps, capture-to-overlay delay median "
+          f"{s.delay_ms_median:.0f} ms (p95 {s.delay_ms_p95:.0f}), {s.frames_dropped} stale frame(s) skipped; "
+          f"stopped: {s.end_reason}")
+    if s.spoken:
+        print("spoken: " + ", ".join(f"{c['text']} ({c['t_s']:.1f} s)" for c in s.spoken))
+    print("Outputs:")
+    for k, v in analysis.outputs.items():
+        print(f"  {k:12s} {v}")
+    return 0

@@ -41,7 +41,15 @@ BODY_PARTS: dict[str, tuple[tuple[LM, ...], ...]] = {
 }
 
 GOOD_TO_GO = "Good to go: start your set"
-NO_PERSON = "No person in view: lie on the bench side-on to the camera, whole body in frame"
+#: what to get into when nobody is in view: the exercise's `setup_hint` (this one when the exercise is not known
+#: yet, e.g. `--exercise auto` before the first rep: the hip thrust is the default exercise)
+DEFAULT_SETUP_HINT = "lie on the bench side-on to the camera, whole body in frame"
+NO_PERSON = f"No person in view: {DEFAULT_SETUP_HINT}"
+
+
+def no_person_advice(setup_hint: str | None = None) -> str:
+    """The line for an empty picture: what to get into, the exercise's words (`Exercise.setup_hint`)."""
+    return f"No person in view: {setup_hint}" if setup_hint else NO_PERSON
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,11 @@ def _body_frac(pose: PoseFrame, w_px: int, h_px: int, s: SetupSettings) -> float
 
 
 def check_setup(pose: PoseFrame, width_px: int, height_px: int, brightness: float,
-                settings: SetupSettings | None = None) -> SetupCheck:
+                settings: SetupSettings | None = None, setup_hint: str | None = None) -> SetupCheck:
     """Judge the camera set-up on one frame and say the single most useful thing to fix.
+
+    setup_hint: the exercise's words for getting into position (`Exercise.setup_hint`), said when nobody is in
+    view; None: the hip thrust's default (NO_PERSON).
 
     Order: light (nothing else can be judged in the dark), a person at all, whole body in frame, side-on view,
     distance. The advice tells the lifter what to move, since they stand away from the screen.
@@ -121,7 +132,7 @@ def check_setup(pose: PoseFrame, width_px: int, height_px: int, brightness: floa
         advice.append("Picture blown out: turn the camera away from the light behind you")
     if not pose.detected:
         problems.append("no_person")
-        advice.append(NO_PERSON)
+        advice.append(no_person_advice(setup_hint))
         return SetupCheck(False, tuple(problems), advice[0], brightness=brightness)
 
     missing = [name for name, groups in BODY_PARTS.items() if not _part_in_frame(pose, groups, width_px, height_px, s)]

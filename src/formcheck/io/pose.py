@@ -44,8 +44,9 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
 
 @contextlib.contextmanager
 def quiet_native_stderr():
-    """MediaPipe's C++ side logs set-up chatter straight to fd 2 (no Python switch turns it off): mute it while
-    the graph is built and warms up. Python-level errors still raise normally."""
+    """MediaPipe's C++ side logs set-up and tear-down chatter straight to fd 2 (no Python switch turns it off):
+    mute it while the graph is built, warms up and is closed. Python-level errors still raise normally.
+    FORMCHECK_DEBUG=1 lets it through."""
     if os.environ.get("FORMCHECK_DEBUG"):
         yield
         return
@@ -134,9 +135,11 @@ class PoseEstimator:
         return PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world)
 
     def close(self) -> None:
+        """Release the graph. Its TFLite delegates log "DestroyAccelerator" lines to fd 2 as they go: muted."""
         if self._lm is not None:
-            self._lm.close()
-            self._lm = None
+            lm, self._lm = self._lm, None
+            with quiet_native_stderr():
+                lm.close()
 
     def __enter__(self) -> "PoseEstimator":
         return self

@@ -275,8 +275,11 @@ def _profile_for(analysis: Analysis) -> Profile:
 
 
 def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None, *,
-               embed_max_bytes: int = EMBED_MAX_BYTES) -> Path:
+               embed_max_bytes: int = EMBED_MAX_BYTES, thumbs: Sequence[bytes | None] | None = None) -> Path:
     """Write out_dir/report.html from the analysis and the annotated.mp4 / frames.csv already in out_dir.
+
+    thumbs: one lockout JPEG per rep taken while the video was encoded (apps.pipeline.Encoder); without them
+    they are decoded from annotated.mp4 again.
 
     Missing pieces (no video, no CSV) leave their section out with a note instead of failing: the JSON report is
     the record, the page is a view of it.
@@ -285,7 +288,7 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     prof = profile or _profile_for(analysis)
     notes: list[str] = []
     video = out_dir / VIDEO_NAME
-    video_src, thumbs = None, []
+    video_src, taken = None, list(thumbs) if thumbs is not None else []
     if video.is_file() and video.stat().st_size > 0:
         size = video.stat().st_size
         # Embedded videos are streamed into the file at the end (see _write_page), never held in memory whole.
@@ -295,7 +298,8 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
                          f"in the same folder as this page.")
         mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in analysis.reps]
         try:
-            thumbs = lockout_thumbnails(video, mids)
+            if thumbs is None:
+                taken = lockout_thumbnails(video, mids)
         except (_av_errors() + (OSError, ValueError)) as e:   # the page without pictures beats no page
             notes.append(f"The lockout pictures could not be taken from {VIDEO_NAME} ({e}).")
     else:
@@ -305,7 +309,7 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     if not frames_path.is_file():
         notes.append(f"No {FRAMES_NAME} was found, so there are no angle charts.")
     path = out_dir / REPORT_NAME
-    page = iter_html(analysis, prof, video_src=video_src, thumbs=thumbs, plots=plots, notes=notes)
+    page = iter_html(analysis, prof, video_src=video_src, thumbs=taken, plots=plots, notes=notes)
     _write_page(path, page, video if video_src == _VIDEO_TOKEN else None)
     return path
 
