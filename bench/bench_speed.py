@@ -253,12 +253,13 @@ def whole_part(a: argparse.Namespace, tmp: Path) -> None:
     if not a.skip_short:
         rows.append(whole_compare(f"{CLIP.stem} (640x480)", CLIP, tmp, n))
     rss_10 = rss_long = None
+    n10 = 0
     if not a.skip_long:
         ten = tmp / "clip_10s.mp4"
         make_cut(CLIP, ten, 10.0)
         runs = [analyze_cmd(ten, tmp) for _ in range(n)]
-        rss_10 = max(r[2] for r in runs)
-        print(f"  10-s cut (first 10 s of {CLIP.name}, {runs[0][0]} frames) (b) formcheck analyze: peak RSS "
+        rss_10, n10 = max(r[2] for r in runs), runs[0][0]
+        print(f"  10-s cut (first 10 s of {CLIP.name}, {n10} frames) (b) formcheck analyze: peak RSS "
               f"{rss_10:.0f} MB", flush=True)
         long, built = cached_long(CLIP, a.long_minutes)
         print(f"  {a.long_minutes:g}-minute clip ({'built now' if built else 'from the cache'}): {long}", flush=True)
@@ -276,7 +277,7 @@ def whole_part(a: argparse.Namespace, tmp: Path) -> None:
               f"{min(r['ta']) / min(r['tb']):8.2f} {statistics.median(r['ta']) / statistics.median(r['tb']):7.2f} | "
               f"{r['rss_a']:7.0f} {r['rss_b']:7.0f}")
     if rss_10 is not None:
-        print(f"{'10-s cut':24s} {'':6s} {'':4s} | {'':15s} | {'':15s} | {'':8s} {'':7s} | {'':7s} {rss_10:7.0f}")
+        print(f"{'10-s cut, (b) only':24s} {n10:6d} {'':4s} | {'':15s} | {'':15s} | {'':8s} {'':7s} | {'':7s} {rss_10:7.0f}")
     print("a/b = (a)'s wall time / (b)'s: how fast formcheck is relative to the bare script (1.00 = as fast). "
           "RSS = peak resident memory of the process, highest of its runs.\n")
     for r in rows:
