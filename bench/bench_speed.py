@@ -294,6 +294,8 @@ def whole_part(a: argparse.Namespace, tmp: Path) -> None:
 
 def inproc_part(a: argparse.Namespace, tmp: Path) -> None:
     """Part 1: fps of the bare loop and of analyze() in this process, and analyze as a command for its RSS."""
+    from formcheck.io.pose import quiet_native_stderr
+
     n = max(1, a.repeat)
     print(f"== In process: (a) decode + PoseLandmarker loop vs (b) formcheck.apps.analyze.analyze(), all outputs; "
           f"no interpreter start-up; best of {n} alternated runs each ==", flush=True)
@@ -302,8 +304,9 @@ def inproc_part(a: argparse.Namespace, tmp: Path) -> None:
     for label, path in (("640x480", CLIP), ("1280x720", hd)):
         runs_a, runs_b = [], []
         for _ in range(n):
-            runs_a.append(bare_loop(path))
-            runs_b.append(full_analyze_inproc(path, tmp / f"out_{label}"))
+            with quiet_native_stderr():   # MediaPipe's C++ close-down chatter would bury the figures
+                runs_a.append(bare_loop(path))
+                runs_b.append(full_analyze_inproc(path, tmp / f"out_{label}"))
         na, ta = min(runs_a, key=lambda r: r[1])
         nb, tb = min(runs_b, key=lambda r: r[1])
         nc, tc, rss = full_analyze(path, tmp / f"out_cmd_{label}")
