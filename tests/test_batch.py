@@ -286,18 +286,21 @@ def test_exercise_column_and_a_changed_exercise_choice_redoes_the_clip(tmp_path,
     assert r["status"] == "ok" and r["exercise"] == "hip_thrust" and r["rocking_fail"] == 0
     assert summary(out)["exercise"] == "auto" and "exercise" in batch.COLUMNS
 
-    assert main([*args, "--exercise", "glute_bridge"]) == 0   # another choice: not 'unchanged', redone
+    # another choice: not 'unchanged', redone; a bench set named a glute bridge is refused with what was seen
+    assert main([*args, "--exercise", "glute_bridge"]) == batch.EXIT_SOME_FAILED
     r = rows_by_dir(out)[SHORT]
-    assert r["status"] == "ok" and r["exercise"] == "glute_bridge"
-    assert json.loads((out / SHORT / "report.json").read_text())["exercise"] == "glute_bridge"
-    assert r["rocking_fail"] is r["rocking_pass"] is r["rocking_not_judged"] is None   # no glute-bridge rule
+    assert r["status"] == "error" and "a hip thrust, not a glute bridge" in r["error"]
+    assert "a hip thrust, not a glute bridge" in capsys.readouterr().out
+
+    assert main([*args, "--exercise", "hip_thrust"]) == 0     # named right: redone, judged as a hip thrust
+    r = rows_by_dir(out)[SHORT]
+    assert r["status"] == "ok" and r["exercise"] == "hip_thrust"
     with open(out / "summary.csv", newline="") as fh:
         (c,) = list(csv.DictReader(fh))
-    assert c["exercise"] == "glute_bridge" and c["rocking_fail"] == ""
-    assert "glute bridge" in (out / "index.html").read_text()
-    assert "glute bridge" in capsys.readouterr().out
+    assert c["exercise"] == "hip_thrust" and c["rocking_fail"] == "0"
+    assert "hip thrust" in (out / "index.html").read_text()
 
-    assert main([*args, "--exercise", "glute_bridge"]) == 0   # the same choice again: skipped
+    assert main([*args, "--exercise", "hip_thrust"]) == 0     # the same choice again: skipped
     assert rows_by_dir(out)[SHORT]["status"] == "skipped"
 
 
