@@ -36,8 +36,9 @@ test: setup sysdeps
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
+SHARED ?= ../shared
 eval: setup
-	$(BIN)/formcheck eval sample_videos --json tests/accuracy/metrics.json --markdown tests/accuracy/metrics.md
+	$(BIN)/formcheck eval sample_videos $(SHARED)/train_videos $(SHARED)/real_clips --json tests/accuracy/metrics.json --markdown tests/accuracy/metrics.md
 
 bench: setup
 	$(BIN)/python bench/bench_speed.py

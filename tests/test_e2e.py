@@ -11,15 +11,21 @@ from conftest import SAMPLES
 
 
 @pytest.mark.slow
-def test_every_clip_counts_reps_and_finds_each_labelled_fault_on_its_rep(sample_eval):
-    """Rep count = n_reps on every clip; every labelled fault on the right rep; no fault on a clean rep; the
-    45 cm plate clip is 'not judged' where the hips are hidden (never passed)."""
+def test_every_clip_counts_reps_never_cries_wolf_and_finds_most_faults(sample_eval):
+    """End to end with the shipped profile: rep count = n_reps on every clip; no fault on a clean rep; the 45 cm
+    plate clip is 'not judged' where the hips are hidden (never passed); most labelled faults found. (Until the
+    cross-validated tuning every labelled fault was found here: the samples were what it was tuned on. Faults
+    within a measure's uncertainty are now 'borderline' or missed rather than false faults elsewhere.)"""
     problems = [f"{c['name']}: {c['reps']}/{c['reps_truth']} reps, {c['error']} {c['mismatches']}"
-                for c in sample_eval["clips"] if c["error"] or c["mismatches"] or c["reps"] != c["reps_truth"]]
+                for c in sample_eval["clips"] if c["error"] or c["reps"] != c["reps_truth"]
+                or any("false" in m or "passed though" in m for m in c["mismatches"])]
     assert not problems, "\n".join(problems)
     hidden = [c for c in sample_eval["clips"] if c["hips_hidden"]]
     assert hidden, "the sample set should include the plate-occluded clip"
     assert sample_eval["rules"]["partial_lockout"]["not_judged"] >= sum(c["reps_truth"] for c in hidden)
+    tp = sum(r["tp"] for r in sample_eval["rules"].values())
+    fn = sum(r["fn"] for r in sample_eval["rules"].values())
+    assert tp / (tp + fn) >= 0.8, (tp, fn)
 
 
 def test_cli_analyze_writes_browser_playable_video_and_report(tmp_path, capsys):
