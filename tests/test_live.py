@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from formcheck.cli import main
-from formcheck.exercises import candidates, load_profile
+from formcheck.exercises import candidates
 from formcheck.apps.live import Captured, LatestFrame, SetCount
 from formcheck.exercises.hip_thrust import HIP_THRUST
 

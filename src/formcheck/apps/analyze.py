@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis
+from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis, require_set
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
-from formcheck.core.errors import InputError, NoPersonError, NoRepsError, OutputError
+from formcheck.core.errors import InputError, OutputError
 from formcheck.io.pose import PoseEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
@@ -26,7 +26,6 @@ from formcheck.exercises import candidates, exercise_of
 Progress = Callable[[int, int], None]
 _END = object()
 
-MIN_DETECTION_RATE = 0.2   # below this the clip does not show a lifter the model can follow
 
 
 def default_out_dir(path: str | Path) -> Path:
@@ -189,18 +188,10 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
     if enc is not None and enc.error is not None:
         raise OutputError(f"writing the annotated video failed ({enc.error}); check disk space in the output folder")
     warnings = [src.decode_warning] if src.decode_warning else []
-    if tracker.detection_rate < MIN_DETECTION_RATE:
-        raise NoPersonError(f"{info.path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
-                            f"film the whole body from the side, well lit")
-    if not reps:
-        seen = tracker.no_rep_reason()
-        what = tracker.exercise.name.replace("_", "-")
-        raise NoRepsError(f"{info.path}: no {what} rep found: {seen}" if seen else
-                          f"{info.path}: no complete {what} rep found; film from the side with the whole body "
-                          f"in frame for the whole set")
+    require_set(tracker, info.path)
     if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
         warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")
-    info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker._last_t + 1.0 / info.fps, 3))
+    info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker.last_t_s + 1.0 / info.fps, 3))
     result = build_analysis(tracker, info, reps, n_frames=n, detection_rate=tracker.detection_rate,
                             model_name=model_name, warnings=warnings)
     return result, tracker.profile, (enc.thumbs if enc is not None else None)

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from formcheck.apps.evaluate import match_reps
 from formcheck.apps.rescore import analysis_from_poses
 from formcheck.core.config import Calibration, Profile
 from formcheck.core.errors import FormcheckError
 from formcheck.core.exercise import Exercise
-from formcheck.core.types import Analysis
 from formcheck.exercises import EXERCISES, candidates
 from formcheck.io.pose_cache import CachedClip, poses_of
 
@@ -122,27 +122,6 @@ def folds(clips: Sequence[LabelledClip], k: int) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------------------------ fitting
 
-def _rep_times(rep: dict) -> tuple[float, float]:
-    return rep["start_s"], rep["end_s"]
-
-
-def match_reps(detected: list[dict], truth: list[dict]) -> list[tuple[int, int]]:
-    """(detected index, truth index) pairs, one-to-one, greedily by time overlap (> 0)."""
-    cand = []
-    for i, d in enumerate(detected):
-        for j, t in enumerate(truth):
-            ov = min(d["end_s"], t["end_s"]) - max(d["start_s"], t["start_s"])
-            if ov > 0:
-                cand.append((ov, i, j))
-    used_d, used_t, pairs = set(), set(), []
-    for _, i, j in sorted(cand, reverse=True):
-        if i not in used_d and j not in used_t:
-            used_d.add(i)
-            used_t.add(j)
-            pairs.append((i, j))
-    return sorted(pairs)
-
-
 def zero_calibration(profile: Profile) -> Profile:
     cal = dataclasses.replace(profile.calibration, **{k: 0.0 for k in FITTED})
     return dataclasses.replace(profile, calibration=cal)
@@ -195,7 +174,7 @@ def fit_bands(analyses: dict[str, dict], clips: Sequence[LabelledClip], exercise
             judged = {f["rule_id"] for f in d["findings"] if f["verdict"] != "not_judged"}
             for r in exercise.rules:
                 v, tv = d["metrics"].get(r.metric), t.get(BAND_TRUTH.get(r.metric, ""))
-                if r.id in judged and v is not None and tv is not None and not (c.hips_hidden and r.needs):
+                if r.id in judged and v is not None and tv is not None and not (c.hips_hidden and r.needs & {"hips", "legs"}):
                     errs[r.metric].append(abs(float(v) - float(tv)))
     out = {}
     for r in exercise.rules:

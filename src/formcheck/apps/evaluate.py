@@ -30,7 +30,7 @@ RULE_IDS = tuple(dict.fromkeys(r for ex in EXERCISES.values() for r in ex.rule_i
 
 HIDDEN_PLATE_RADIUS_M = 0.2
 #: rules whose metric needs the hip joint (everything but the hold time, which comes from the drive signal)
-NEEDS_HIPS = tuple(dict.fromkeys(r.id for ex in EXERCISES.values() for r in ex.rules if r.needs))
+NEEDS_HIPS = tuple(dict.fromkeys(r.id for ex in EXERCISES.values() for r in ex.rules if r.needs & {"hips", "legs"}))
 ANGLES = (("knee_deg", "knee_deg_at_lockout"), ("hip_deg", "hip_deg_at_lockout"), ("neck_ext_deg", "neck_ext_deg"))
 
 

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from formcheck.core.errors import NoPersonError, NoRepsError
 from formcheck.core.reps import Phase
 from formcheck.core.tracker import FrameState, SetTracker
 from formcheck.core.types import Analysis, PoseFrame, Rep, VideoInfo
@@ -207,6 +208,22 @@ class Encoder:
 
 
 # -- the result --------------------------------------------------------------------------------------------------------
+MIN_DETECTION_RATE = 0.2   # below this the clip does not show a lifter the model can follow
+
+
+def require_set(tracker: SetTracker, path: str) -> None:
+    """Raise the one-line error of a clip without a result: no person, or no rep (saying what was seen)."""
+    if tracker.detection_rate < MIN_DETECTION_RATE:
+        raise NoPersonError(f"{path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
+                            f"film the whole body from the side, well lit")
+    if not tracker.reps:
+        seen = tracker.no_rep_reason()
+        what = tracker.exercise.name.replace("_", "-")
+        raise NoRepsError(f"{path}: no {what} rep found: {seen}" if seen else
+                          f"{path}: no complete {what} rep found; film from the side with the whole body "
+                          f"in frame for the whole set")
+
+
 def build_analysis(tracker: SetTracker, video: VideoInfo, reps: Iterable[Rep], *, n_frames: int,
                    detection_rate: float, model_name: str, warnings: Iterable[str] = ()) -> Analysis:
     """The Analysis (report.json's data) of a finished set. `reps` are passed in because live renumbers them

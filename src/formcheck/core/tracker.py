@@ -103,6 +103,11 @@ class SetTracker:
         return self._head_votes >= 0
 
     @property
+    def last_t_s(self) -> float:
+        """Time of the last frame fed in (the clip's duration less one frame)."""
+        return self._last_t
+
+    @property
     def detection_rate(self) -> float:
         return self._n_detected / self.n_frames if self.n_frames else 0.0
 

@@ -87,6 +87,7 @@ def summary_text(analysis: Analysis) -> str:
     for rep in analysis.reps:
         fails = [f for f in rep.findings if f.verdict == "fail"]
         nj = [f.rule_id for f in rep.findings if f.verdict == "not_judged"]
+        check = [f"{f.rule_id} ({f.value:g} {f.unit})" for f in rep.findings if f.verdict == "borderline"]
         m = rep.metrics
         knee = m.get("knee_deg")
         hip = m.get("hip_deg")
@@ -94,6 +95,8 @@ def summary_text(analysis: Analysis) -> str:
         head += f", hip {hip:.0f}" if hip is not None else ", hip -"
         status = "; ".join(f"{f.rule_id} ({f.value:g} {f.unit})" for f in fails) if fails else "good"
         line = f"  rep {rep.index} [{rep.start_s:5.1f}-{rep.end_s:5.1f}s, hold {rep.hold_s:.1f}s, {head}]: {status}"
+        if check:
+            line += f"  | check (borderline): {', '.join(check)}"
         if nj:
             line += f"  | not judged: {', '.join(nj)}"
         lines.append(line)

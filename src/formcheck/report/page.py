@@ -125,6 +125,9 @@ def _tile(cv: CueVerdict, n_reps: int) -> Tile:
     if cv.verdict == "fail":
         line = f"Failed on {reps_text(cv.fail_reps)}"
         sub = f"“{cv.short_cue}”" if cv.short_cue else ""
+    elif cv.verdict == "borderline":
+        line = f"Check {reps_text(cv.borderline_reps)}"
+        sub = "close to the line: within the measurement's uncertainty"
     elif cv.verdict == "pass":
         line = "Good on every rep" if len(cv.pass_reps) == n_reps else f"Good on {reps_text(cv.pass_reps)}"
         sub = f"not judged on {reps_text(cv.not_judged_reps)}" if cv.not_judged_reps else ""

@@ -18,6 +18,7 @@ class CueVerdict:
     fail_reps: tuple[int, ...]
     pass_reps: tuple[int, ...]
     not_judged_reps: tuple[int, ...]
+    borderline_reps: tuple[int, ...]
     short_cue: str      # voice cue of the first failing rule ("chin down"), "" when nothing failed
     reasons: tuple[str, ...]  # distinct reasons it was not judged
 
@@ -26,6 +27,8 @@ def _group_verdict(findings: Sequence[Finding]) -> Verdict:
     """A cue fails on a rep if any of its rules fails; it is judged only if every rule could be judged."""
     if any(f.verdict == "fail" for f in findings):
         return "fail"
+    if any(f.verdict == "borderline" for f in findings):
+        return "borderline"
     if not findings or any(f.verdict == "not_judged" for f in findings):
         return "not_judged"
     return "pass"
@@ -43,7 +46,7 @@ def cue_verdicts(analysis: Analysis) -> list[CueVerdict]:
     out = []
     ex = get_exercise(analysis.exercise)
     for name, rule_ids in ex.cue_groups.items():
-        by: dict[str, list[int]] = {"fail": [], "pass": [], "not_judged": []}
+        by: dict[str, list[int]] = {"fail": [], "borderline": [], "pass": [], "not_judged": []}
         short, reasons = "", []
         for rep in analysis.reps:
             v, fs = rep_cue(rep, rule_ids)
@@ -51,9 +54,10 @@ def cue_verdicts(analysis: Analysis) -> list[CueVerdict]:
             if v == "fail" and not short:
                 short = next(ex.cues[f.rule_id][0] for f in fs if f.verdict == "fail")
             reasons += [f.reason for f in fs if f.verdict == "not_judged" and f.reason and f.reason not in reasons]
-        verdict: Verdict = "fail" if by["fail"] else "pass" if by["pass"] else "not_judged"
-        out.append(CueVerdict(name, verdict, tuple(by["fail"]), tuple(by["pass"]), tuple(by["not_judged"]), short,
-                              tuple(reasons)))
+        verdict: Verdict = ("fail" if by["fail"] else "borderline" if by["borderline"] else "pass" if by["pass"]
+                            else "not_judged")
+        out.append(CueVerdict(name, verdict, tuple(by["fail"]), tuple(by["pass"]), tuple(by["not_judged"]),
+                              tuple(by["borderline"]), short, tuple(reasons)))
     return out
 
 
