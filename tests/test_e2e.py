@@ -13,7 +13,7 @@ from conftest import SAMPLES
 @pytest.mark.slow
 def test_every_clip_counts_reps_never_cries_wolf_and_finds_most_faults(sample_eval):
     """End to end with the shipped profile: rep count = n_reps on every clip; no fault on a clean rep; the 45 cm
-    plate clip is 'not judged' where the hips are hidden (never passed); most labelled faults found. (Until the
+    plate clip is 'not judged' where the hips are hidden (never passed); three in four labelled faults found. (Until the
     cross-validated tuning every labelled fault was found here: the samples were what it was tuned on. Faults
     within a measure's uncertainty are now 'borderline' or missed rather than false faults elsewhere.)"""
     problems = [f"{c['name']}: {c['reps']}/{c['reps_truth']} reps, {c['error']} {c['mismatches']}"
@@ -25,7 +25,7 @@ def test_every_clip_counts_reps_never_cries_wolf_and_finds_most_faults(sample_ev
     assert sample_eval["rules"]["partial_lockout"]["not_judged"] >= sum(c["reps_truth"] for c in hidden)
     tp = sum(r["tp"] for r in sample_eval["rules"].values())
     fn = sum(r["fn"] for r in sample_eval["rules"].values())
-    assert tp / (tp + fn) >= 0.8, (tp, fn)
+    assert tp / (tp + fn) >= 0.75, (tp, fn)   # borderline counts as missed here: 14 of 18 when this was set
 
 
 def test_cli_analyze_writes_browser_playable_video_and_report(tmp_path, capsys):
