@@ -68,7 +68,7 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
 
 def rep_profile(t_s: np.ndarray, reps: list[dict], fps: float) -> list[PoseFrame]:
     """A set of reps. Each rep dict: top_torso_deg, top_hip_deg, knee_deg, neck_ext_deg, hold_s, heel_lift_px,
-    shoulder_dx_px (at the top), plus optional overrides; bottom is torso -26 deg, hip 125 deg.
+    shoulder_dx_px (at the top), bottom_torso_deg, plus optional overrides; bottom is torso -26 deg (a bench), hip 125 deg.
     Timeline per rep: 0.8 s rest, 0.9 s up, hold, 0.9 s down."""
     frames = []
     t = 0.0
@@ -95,7 +95,7 @@ def rep_profile(t_s: np.ndarray, reps: list[dict], fps: float) -> list[PoseFrame
                 break
         frames.append(pose_at(
             ti,
-            torso_deg=-26 + s * (rep.get("top_torso_deg", 5.0) + 26),
+            torso_deg=(b := rep.get("bottom_torso_deg", -26.0)) + s * (rep.get("top_torso_deg", 5.0) - b),
             hip_deg=125 + s * (rep.get("top_hip_deg", 178.0) - 125),
             knee_deg=78 + s * (rep.get("knee_deg", 90.0) - 78),
             neck_ext_deg=-25 + s * (rep.get("neck_ext_deg", -25.0) + 25),

@@ -108,3 +108,25 @@ def test_a_movement_that_is_not_the_exercise_is_not_a_rep():
     """The gate: a rep whose knees stay straight at the top (a push-up, a plank) is not counted or judged."""
     reps, _ = track([{}, {"knee_deg": 170}, {}])
     assert len(reps) == 2
+
+
+BRIDGE = {"bottom_torso_deg": 2.0, "top_torso_deg": 25.0}   # shoulders on the floor: the torso starts flat
+
+
+def test_auto_tells_a_glute_bridge_from_a_hip_thrust_by_the_set_up():
+    from formcheck.exercises import candidates
+
+    for reps_spec, want in (([{}, {}], "hip_thrust"), ([BRIDGE, BRIDGE], "glute_bridge")):
+        tr = SetTracker(candidates("auto"))
+        for p in rep_profile(None, reps_spec, 30.0):
+            tr.update(p)
+        assert len(tr.finish()) == 2 and tr.exercise.name == want
+        assert {f.rule_id for f in tr.reps[0].findings} == set(tr.exercise.rule_ids)
+    assert "rocking" not in tr.exercise.rule_ids
+
+
+def test_a_bridge_named_a_hip_thrust_is_refused_with_what_was_seen():
+    tr = SetTracker([(HIP_THRUST, PROFILE)])
+    for p in rep_profile(None, [BRIDGE, BRIDGE], 30.0):
+        tr.update(p)
+    assert tr.finish() == [] and "a glute bridge, not a hip thrust" in tr.no_rep_reason()
