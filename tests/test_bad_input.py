@@ -101,3 +101,13 @@ def test_corrupt_default_model_is_caught_by_checksum(tmp_path, monkeypatch):
     monkeypatch.setenv("FORMCHECK_MODEL", str(fake))
     with pytest.raises(ModelError, match="corrupt.*git checkout"):
         pose.resolve_model(None)
+
+
+def test_models_by_name():
+    import formcheck.io.pose as pose
+    from formcheck.core.errors import ModelError
+
+    for name in ("lite", "full", "heavy"):
+        assert pose.resolve_model(name).name == f"pose_landmarker_{name}.task"
+    with pytest.raises(ModelError, match="lite\\|full\\|heavy"):
+        pose.resolve_model("medium")

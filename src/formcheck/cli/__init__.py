@@ -15,7 +15,8 @@ COMMANDS = (analyze, evaluate, live, batch)
 def common(sp: argparse.ArgumentParser) -> None:
     """Options every command takes: what the clip shows, the rule profile, the pose model."""
     sp.add_argument("--profile", help="rule profile TOML laid over the exercise's shipped profile")
-    sp.add_argument("--model", help="PoseLandmarker .task bundle (default: models/pose_landmarker_full.task)")
+    sp.add_argument("--model", help="pose model: lite, full (default) or heavy (shipped in models/), or a path to a "
+                                    "PoseLandmarker .task bundle")
     sp.add_argument("--exercise", choices=CHOICES, default="auto",
                     help="what the clip shows (default auto: hip thrust or glute bridge, told apart by whether the "
                          "shoulders rest on a bench or on the floor)")

@@ -13,7 +13,18 @@ from formcheck.core.errors import ModelError
 from formcheck.core.skeleton import N_LANDMARKS
 from formcheck.core.types import PoseFrame
 
-DEFAULT_MODEL_SHA256 = "1240ae55db760a1cff9f97e6e6926cd74e416752a34989286e92726ad3dbcc61"
+#: the bundles shipped in models/, by the name `--model` takes, with their sha256 (checked when loaded by name)
+MODELS: dict[str, str] = {
+    "lite": "f6c39a376be381e0211982e50ba97a60cdd126f6b469526a0d7c2a5c4001d4cd",
+    "full": "1240ae55db760a1cff9f97e6e6926cd74e416752a34989286e92726ad3dbcc61",
+    "heavy": "bd61336efea3322cc58c0efe86fd7921c087a1dfdd0b80c078f7e79d1daa39a6",
+}
+DEFAULT_MODEL = "full"
+DEFAULT_MODEL_SHA256 = MODELS[DEFAULT_MODEL]
+
+
+def models_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "models"
 
 
 def default_model_path() -> Path:
@@ -21,22 +32,25 @@ def default_model_path() -> Path:
     env = os.environ.get("FORMCHECK_MODEL")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "models" / "pose_landmarker_full.task"
+    return models_dir() / f"pose_landmarker_{DEFAULT_MODEL}.task"
 
 
 _verified: set[str] = set()
 
 
 def resolve_model(model: str | os.PathLike | None) -> Path:
-    """Check the model file exists and (for the shipped model) that its sha256 matches; return its path."""
-    path = Path(model) if model else default_model_path()
+    """The model file: None = the default, "lite" / "full" / "heavy" = a shipped bundle (sha256-checked), else a
+    path to a .task bundle."""
+    name = str(model) if model is not None and str(model) in MODELS else (DEFAULT_MODEL if model is None else None)
+    path = (default_model_path() if model is None else models_dir() / f"pose_landmarker_{name}.task") if name \
+        else Path(model)
     if not path.is_file():
-        raise ModelError(f"pose model {path} not found: copy pose_landmarker_full.task into models/ "
-                         f"(see models/README.md) or pass --model PATH")
-    if model is None and str(path) not in _verified:
+        raise ModelError(f"pose model {path} not found: copy pose_landmarker_{name or 'full'}.task into models/ "
+                         f"(see models/README.md) or pass --model lite|full|heavy|PATH")
+    if name and str(path) not in _verified:
         h = hashlib.sha256(path.read_bytes()).hexdigest()
-        if h != DEFAULT_MODEL_SHA256:
-            raise ModelError(f"pose model {path} is corrupt (sha256 {h[:12]}... != {DEFAULT_MODEL_SHA256[:12]}...): "
+        if h != MODELS[name]:
+            raise ModelError(f"pose model {path} is corrupt (sha256 {h[:12]}... != {MODELS[name][:12]}...): "
                              f"restore it from git (git checkout -- models/) or pass --model PATH")
         _verified.add(str(path))
     return path
