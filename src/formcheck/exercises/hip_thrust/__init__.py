@@ -52,5 +52,5 @@ HIP_THRUST = Exercise(
                  "heel_lift", "rocking", "no_pause"),
     profile_resource="exercises/hip_thrust/profile.toml",
     judge=judge_rep,
-    setup_hint="lie back on the bench side-on to the camera, whole body in frame",
+    setup_hint="lie on the bench side-on to the camera, whole body in frame",
 )
