@@ -543,3 +543,15 @@ def test_live_window_under_xvfb_shows_overlay_and_obeys_keys(tmp_path, xvfb):
     assert stats["end_reason"] == "quit" and stats["frames_paused"] > 0 and len(stats["resets"]) == 1
     assert stats["setup_ok_at_s"] is not None and GOOD_TO_GO in stats["messages"]
     assert report["schema_version"] == "1.0" and "frames shown at" in stdout
+
+
+def test_setup_check_says_when_the_lifter_is_standing():
+    """Walking up to the bench is not the set-up: a standing pose gets told to lie back, not 'good to go'."""
+    from formcheck.core.setup_check import check_setup
+    from synth import pose_at
+
+    lying = pose_at(0.0, torso_deg=-26, hip_deg=125, knee_deg=78)
+    standing = pose_at(0.0, torso_deg=-88, hip_deg=178, knee_deg=175, width=900, height=1100)
+    assert "upright" not in check_setup(lying, 640, 480, 120.0).problems
+    up = check_setup(standing, 900, 1100, 120.0, setup_hint="lie on the floor")
+    assert up.problems == ("upright",) and not up.ok and up.advice == "Standing or sitting up: lie on the floor"

@@ -27,6 +27,9 @@ class SetupSettings:
     # 2.3-3 m, pose found in every frame) span 0.36-0.53; below ~0.3 the joints are too few pixels for the angles.
     min_body_frac: float = 0.30
     max_split_torso: float = 0.45      # left-right shoulder/hip distance / torso length: above = not side-on
+    # Shoulder-hip line steeper than this from horizontal: standing or sitting up, not lying back (hip thrusts and
+    # bridges keep it within -54..+29 deg over a rep; the gate in core/gate.py uses the same 60 deg).
+    max_torso_tilt_deg: float = 60.0
     ready_hold_s: float = 0.5          # the set-up must pass this long without a break before "good to go"
 
 
@@ -101,6 +104,17 @@ def _split_torso(pose: PoseFrame) -> float:
     return float((np.hypot(*(ls - rs)) + np.hypot(*(lh - rh))) / 2 / torso)
 
 
+def _torso_tilt_deg(pose: PoseFrame, s: SetupSettings) -> float:
+    """Angle of the shoulder-hip line from horizontal (0 lying, 90 standing), from the better-seen side."""
+    best = math.nan
+    for sh, hp in ((LM.LEFT_SHOULDER, LM.LEFT_HIP), (LM.RIGHT_SHOULDER, LM.RIGHT_HIP)):
+        if pose.visibility[sh] >= s.min_visibility and pose.visibility[hp] >= s.min_visibility:
+            d = pose.xy_px[sh] - pose.xy_px[hp]
+            tilt = math.degrees(math.atan2(abs(d[1]), abs(d[0])))
+            best = tilt if not math.isfinite(best) else min(best, tilt)
+    return best
+
+
 def _body_frac(pose: PoseFrame, w_px: int, h_px: int, s: SetupSettings) -> float:
     """Span of the seen landmarks over the frame, along whichever axis the body fills most."""
     seen = (pose.visibility >= s.min_visibility) & np.isfinite(pose.xy_px).all(axis=1)
@@ -146,6 +160,10 @@ def check_setup(pose: PoseFrame, width_px: int, height_px: int, brightness: floa
     if math.isfinite(split) and split > s.max_split_torso:
         problems.append("not_side_on")
         advice.append("Camera not side-on: put it level with your hips, square to your side")
+    tilt = _torso_tilt_deg(pose, s)
+    if not missing and math.isfinite(tilt) and tilt > s.max_torso_tilt_deg:
+        problems.append("upright")
+        advice.append(f"Standing or sitting up: {setup_hint or DEFAULT_SETUP_HINT}")
     if not missing and math.isfinite(frac) and frac < s.min_body_frac:
         problems.append("too_far")
         advice.append(f"Camera too far: move it closer (you fill {100 * frac:.0f}% of the frame, "
