@@ -152,11 +152,12 @@ def _build(cls: type, table: Any, where: str, source: str) -> Any:
     return cls(**kw)
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge_tables(base: dict, over: dict) -> dict:
+    """`over`'s tables laid over `base`'s, key by key (nested tables merge, values replace)."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+            out[k] = merge_tables(out[k], v)
         else:
             out[k] = v
     return out
@@ -176,7 +177,7 @@ def build_profile(base: dict, override: dict, source: str, threshold_keys: Mappi
         if bad:
             raise ProfileError(f"[rules.{rule_id}] unknown key(s) {', '.join(bad)}; "
                                f"valid: {', '.join(threshold_keys[rule_id])}")
-    data = _merge(base, override)
+    data = merge_tables(base, override)
     head = data.get("profile", {})
     thr: dict[str, float] = {}
     for rule_id, keys in threshold_keys.items():

@@ -7,6 +7,7 @@ modules. The specs themselves live in `formcheck.exercises`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Literal, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,25 +112,26 @@ class Exercise:
                 return r
         raise KeyError(f"{self.name} has no rule {rule_id!r}; valid: {', '.join(self.rule_ids)}")
 
-    @property
+    # Derived views, computed once per spec (the overlay asks for them on every frame).
+    @cached_property
     def cues(self) -> dict[str, tuple[str, str]]:
         """rule id -> (short voice cue, one sentence)."""
         return {r.id: (r.cue_short, r.cue_long) for r in self.rules}
 
-    @property
+    @cached_property
     def cue_groups(self) -> dict[str, tuple[str, ...]]:
         """cue name -> rule ids, in rule order."""
-        out: dict[str, tuple[str, ...]] = {}
-        for r in self.rules:
-            out[r.group] = out.get(r.group, ()) + (r.id,)
-        return out
+        return self._group_by("group")
 
-    @property
+    @cached_property
     def joint_rules(self) -> dict[str, tuple[str, ...]]:
         """overlay joint -> rule ids whose failure turns its label red."""
+        return self._group_by("joint")
+
+    def _group_by(self, attr: str) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
         for r in self.rules:
-            out[r.joint] = out.get(r.joint, ()) + (r.id,)
+            out[getattr(r, attr)] = out.get(getattr(r, attr), ()) + (r.id,)
         return out
 
     @property

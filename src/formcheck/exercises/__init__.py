@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from formcheck.core.config import Profile, ProfileError, build_profile, read_toml
+from formcheck.core.config import Profile, ProfileError, build_profile, merge_tables, read_toml
 from formcheck.core.exercise import Exercise
 from formcheck.exercises.glute_bridge import GLUTE_BRIDGE
 from formcheck.exercises.hip_thrust import HIP_THRUST
@@ -32,8 +32,12 @@ def get_exercise(name: str) -> Exercise:
 
 
 def _shipped(ex: Exercise) -> dict:
+    """The exercise's shipped profile; one that names a `base` exercise is laid over that one's (the glute bridge
+    keeps the hip thrust's calibration, smoothing and reliability: the same model on the same body points)."""
     text = resources.files("formcheck").joinpath(ex.profile_resource).read_text()
-    return read_toml(text, f"builtin:{ex.name}")
+    data = read_toml(text, f"builtin:{ex.name}")
+    base = data.get("profile", {}).get("base")
+    return merge_tables(_shipped(get_exercise(base)), data) if base else data
 
 
 def load_profile(path: str | Path | None = None, exercise: str | None = None) -> Profile:
