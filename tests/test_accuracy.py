@@ -3,7 +3,7 @@ on some clips and scored on others) may not get worse than the committed tests/a
 
 Improvements are committed by re-running `make eval` (which rewrites the file); regressions fail here. Counts get
 a tolerance of one rep-rule because XNNPACK's float results differ slightly between CPUs. The landmarks are cached
-(io/pose_cache): the first run on a machine runs the model over every clip (~15 min on 2 cores), later runs take
+(io/pose_cache): the first run on a machine runs the model over every clip (29 min on 2 busy cores when it was first filled), later runs take
 seconds.
 """
 from __future__ import annotations
