@@ -22,7 +22,9 @@ from formcheck.core.reps import Phase, RepEvent, RepEventKind, RepSegmenter, Rep
 from formcheck.core.smoothing import SignalCleaner
 from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep, RepWindow
 
-SIDE_LOCK_FRAMES = 15      # detected frames the side/facing vote needs at least; it then runs on until a rep starts
+SIDE_LOCK_FRAMES = 15      # detected frames the side/facing vote needs at least; it then runs on until a rep is accepted
+VOTE_WINDOW_S = 3.0        # the side/facing vote counts only the last this many seconds (a walk-in is forgotten)
+FLIPPED_ABANDON_S = 1.0    # a movement not yet accepted whose frames all point the other way this long is dropped
 BASELINE_S = 0.4           # frames before the rep start used as the resting reference (heel)
 HISTORY_S = 3.0            # how much recent history is kept to find that baseline
 
@@ -83,7 +85,10 @@ class SetTracker:
         self.segmenter = RepSegmenter(prof0.reps)
         self._side_votes = 0.0
         self._head_votes = 0.0
+        self._votes: deque[tuple[float, float, float]] = deque()   # (t, side score, head score) in the window
         self._n_detected = 0
+        self._flipped_since: float | None = None   # start of the current run of frames pointing the other way
+        self._plausible = True     # the movement under way started from a set-up some candidate allows
         self.n_frames = 0
         self._history: deque[FrameFeatures] = deque()
         self._rep_frames: list[FrameFeatures] | None = None
@@ -112,20 +117,29 @@ class SetTracker:
         return self._n_detected / self.n_frames if self.n_frames else 0.0
 
     def _vote(self, pose: PoseFrame) -> None:
-        """Side and facing, voted over the detected frames before the first rep starts (at least the first
-        SIDE_LOCK_FRAMES): a model that misreads the first moments (someone walking in, a blurred start) is
-        outvoted by the set-up that follows. When the vote flips, the signals built on the old one start over."""
+        """Side and facing, voted over the detected frames of the last VOTE_WINDOW_S until the first rep passes the
+        gate (at least the first SIDE_LOCK_FRAMES frames): whoever was in view before the set (someone walking in,
+        standing by the bench, a blurred start) is forgotten once the lifter has been in view for a moment, and a
+        movement the gate rejected never fixes the facing. When the vote flips, the signals built on the old one
+        start over."""
         if not pose.detected or (self._vote_locked and self._n_detected >= SIDE_LOCK_FRAMES):
             return
         before = (self.side, self.head_right)
-        self._side_votes += side_score(pose)
-        self._head_votes += head_right_score(pose)
+        t, side, head = pose.t_s, side_score(pose), head_right_score(pose)
+        self._votes.append((t, side, head))
+        self._side_votes += side
+        self._head_votes += head
+        while self._votes and self._votes[0][0] < t - VOTE_WINDOW_S:
+            _, s0, h0 = self._votes.popleft()
+            self._side_votes -= s0
+            self._head_votes -= h0
         if (self.side, self.head_right) != before and self._n_detected:
             self._restart_signals()
 
     def _flipped(self, pose: PoseFrame) -> bool:
         """A frame whose skeleton points the other way than the set (head where the feet are, by more than half a
-        torso length) is the model losing the person, not the lifter turning round mid-rep: measure nothing."""
+        torso length) during a rep is the model losing the person, not the lifter turning round mid-rep: measure
+        nothing. (Between reps before the first accepted one, such frames move the vote instead.)"""
         if not pose.detected or not self._vote_locked:
             return False
         score = head_right_score(pose)
@@ -133,8 +147,16 @@ class SetTracker:
         return (score >= 0) != self.head_right and abs(score) > 0.5 * torso
 
     @property
+    def _set_locked(self) -> bool:
+        """A rep has passed the gate: the side and facing hold for the rest of the set."""
+        return bool(self.reps) or self._pending is not None
+
+    @property
     def _vote_locked(self) -> bool:
-        return self.segmenter.phase != Phase.BOTTOM or bool(self.reps) or self._pending is not None
+        """During a movement that may become a rep, or after an accepted rep: the vote holds and frames pointing
+        the other way are dropped, not measured. A movement that started from no set-up any candidate allows
+        (standing, squatting: someone before the set) locks nothing."""
+        return (self.segmenter.phase != Phase.BOTTOM and self._plausible) or self._set_locked
 
     def _restart_signals(self) -> None:
         sm = self.profile.smoothing
@@ -152,7 +174,18 @@ class SetTracker:
             self._n_detected += 1
         t = pose.t_s
         self._last_t = t
-        measured = pose if not self._flipped(pose) else PoseFrame.missing(t)
+        flipped = self._flipped(pose)
+        measured = pose if not flipped else PoseFrame.missing(t)
+        if flipped and not self._set_locked:
+            # Before any accepted rep, a movement whose frames all point the other way for a while is someone else
+            # (the lifter lying down after a walk-in), not a glitch: drop the movement so the vote can follow.
+            self._flipped_since = t if self._flipped_since is None else self._flipped_since
+            if t - self._flipped_since >= FLIPPED_ABANDON_S:
+                self._restart_signals()
+                self._rep_frames = None
+                self._flipped_since = None
+        elif pose.detected:
+            self._flipped_since = None
         feat = features(measured, self.side, self.head_right, self.profile.pose.min_visibility,
                         self.profile.calibration)
         smooth = {k: c(t, getattr(feat, k)) for k, c in self._disp.items()}
@@ -177,6 +210,7 @@ class SetTracker:
             if self._pending is not None:    # previous rep never returned to the bottom: close it at this start
                 self._close_pending(ev.rep.start_s)
             self._rep_frames = [f for f in self._history if f.t_s >= ev.rep.start_s - BASELINE_S]
+            self._plausible = self._starts_plausibly(self._rep_frames)
             self._active = ()
             return ()
         if ev.kind == RepEventKind.TOP_LEFT:
@@ -197,6 +231,15 @@ class SetTracker:
         if ev.kind == RepEventKind.ENDED and self._pending is not None:
             self._close_pending(ev.rep.end_s)
         return ()
+
+    def _starts_plausibly(self, frames: Sequence[FrameFeatures]) -> bool:
+        """Whether a movement's start (torso at its lowest so far) is inside some candidate's recognition range."""
+        vals = sorted(f.torso_deg for f in frames if math.isfinite(f.torso_deg))
+        if not vals:
+            return True
+        h = vals[int(0.05 * (len(vals) - 1))]
+        cands = self.candidates if not self.decided else [(self.exercise, self.profile)]
+        return any(p.recognition.torso_bottom_min_deg <= h <= p.recognition.torso_bottom_max_deg for _, p in cands)
 
     def _recognise(self, win: RepWindow) -> str:
         """Which candidate this rep is, from the torso angle at its bottom (5th percentile over the rep and its
@@ -249,6 +292,6 @@ class SetTracker:
 
     def reset(self) -> None:
         """Start a new set (live 'r' key): count from zero, keep the side vote."""
-        kept = (self._side_votes, self._head_votes, self._n_detected, self.n_frames)
+        kept = (self._side_votes, self._head_votes, self._votes, self._n_detected, self.n_frames)
         self.__init__(self.candidates)
-        self._side_votes, self._head_votes, self._n_detected, self.n_frames = kept
+        self._side_votes, self._head_votes, self._votes, self._n_detected, self.n_frames = kept
