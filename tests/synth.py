@@ -6,16 +6,19 @@ visibility, as in a real side view.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
+from formcheck.core.config import Profile
 from formcheck.exercises import load_profile
 from formcheck.core.skeleton import SIDE_JOINTS, LM
 from formcheck.core.types import PoseFrame
 
 CAL = load_profile().calibration
 TORSO_PX, THIGH_PX, SHIN_PX, NECK_PX, HEAD_PX, FOOT_PX = 150.0, 130.0, 130.0, 45.0, 25.0, 60.0
+TOE_AT_PX = np.array([-240.0, -80.0])   # where the planted toe sits (canonical, from the frame centre; y up)
 
 
 def _dir(deg: float) -> np.ndarray:
@@ -24,8 +27,12 @@ def _dir(deg: float) -> np.ndarray:
 
 def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 90.0, neck_ext_deg: float = -25.0,
             heel_lift_px: float = 0.0, shoulder_dx_px: float = 0.0, head_right: bool = True, near: str = "left",
-            knee_split_px: float = 4.0, width: int = 640, height: int = 480) -> PoseFrame:
-    """One PoseFrame whose *calibrated* measurements are the given angles (so thresholds read as anatomy)."""
+            knee_split_px: float = 4.0, width: int = 640, height: int = 480, planted: bool = False) -> PoseFrame:
+    """One PoseFrame whose *calibrated* measurements are the given angles (so thresholds read as anatomy).
+
+    The chain is built from a fixed hip, so the feet swing through a rep (the toe slides: heel lift is then not
+    judged, see `synthetic_profile`). planted=True places the body so the toe stays put instead (the shoulder then
+    travels with the leg chain)."""
     raw_hip = hip_deg - CAL.hip_offset_deg
     raw_knee = knee_deg - CAL.knee_offset_deg
     raw_head = CAL.head_neutral_deg - neck_ext_deg
@@ -46,6 +53,10 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
     toe = toe - np.array([0.0, heel_lift_px / CAL.heel_per_ankle_rise])
     pts = {"shoulder": sh, "hip": hip, "knee": knee, "ankle": ankle, "ear": ear, "eye": eye, "heel": heel,
            "toe": toe, "elbow": sh + np.array([-40.0, 30.0]), "wrist": sh + np.array([-80.0, 40.0])}
+    if planted:
+        plant = toe - TOE_AT_PX
+        pts = {k: v - plant for k, v in pts.items()}
+        ear, eye = pts["ear"], pts["eye"]
     xy = np.zeros((33, 2))
     vis = np.full(33, 0.9)
     far = "right" if near == "left" else "left"
@@ -103,5 +114,13 @@ def rep_profile(t_s: np.ndarray, reps: list[dict], fps: float) -> list[PoseFrame
             shoulder_dx_px=s * rep.get("shoulder_dx_px", 0.0),
             knee_split_px=rep.get("knee_split_px", 4.0),
             head_right=rep.get("head_right", True),
+            planted=rep.get("planted", False),
         ))
     return frames
+
+
+def synthetic_profile(profile: Profile) -> Profile:
+    """The profile with the toe-slide check off: these skeletons are built from a fixed hip, so their feet swing
+    through a rep as no planted foot does (tests of that check use planted=True or the real profile)."""
+    rel = dataclasses.replace(profile.reliability, max_toe_slide_cm=math.inf)
+    return dataclasses.replace(profile, reliability=rel)

@@ -9,9 +9,10 @@ from formcheck.exercises.hip_thrust import HIP_THRUST
 
 RULE_IDS = HIP_THRUST.rule_ids
 from formcheck.core.tracker import SetTracker
-from synth import rep_profile
+from synth import rep_profile, synthetic_profile
 
-PROFILE = load_profile()
+SHIPPED = load_profile()
+PROFILE = synthetic_profile(SHIPPED)
 HEEL_5CM_PX = (5.0 + PROFILE.calibration.heel_drift_cm) * 130.0 / (PROFILE.calibration.shin_length_m * 100)
 
 CASES = [
@@ -47,6 +48,25 @@ def test_each_cue(name, spec, faults, fps):
     assert set(reps[1].faults) == faults
     assert {f.rule_id for f in reps[1].findings} == set(RULE_IDS)
     assert all(f.verdict != "not_judged" for f in reps[1].findings)
+
+
+def _heel(reps, profile):
+    tr = SetTracker([(HIP_THRUST, profile)])
+    for p in rep_profile(None, reps, 30.0):
+        tr.update(p)
+    return [r.finding("heel_lift") for r in tr.finish()]
+
+
+def test_heel_lift_on_planted_feet_is_judged_with_the_shipped_profile():
+    clean, lifted = _heel([{"planted": True}, {"planted": True, "heel_lift_px": HEEL_5CM_PX}], SHIPPED)
+    assert clean.verdict == "pass" and lifted.verdict == "fail"
+
+
+def test_heel_lift_is_not_judged_when_the_toe_slides():
+    """A toe that moves between the rest and the hold (here the fixed-hip skeleton's feet swing ~20 cm) means the
+    foot's points are not where the foot is: no heel verdict, with the reason."""
+    for f in _heel([{}, {"heel_lift_px": HEEL_5CM_PX}], SHIPPED):
+        assert f.verdict == "not_judged" and "slide" in f.reason
 
 
 def test_facing_left_gives_the_same_verdicts():

@@ -50,6 +50,7 @@ class Reliability:
     max_thigh_torso_spread: float
     max_shin_torso_spread: float
     max_drive_jitter_deg: float
+    max_toe_slide_cm: float
 
 
 @dataclass(frozen=True)

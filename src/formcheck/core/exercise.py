@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Bound = Literal["max", "min"]
 #: what a rule's metric needs to be trusted: "legs" (knee, ankle, heel), "hips" (the hip joint), "drive" (a
-#: steady drive signal: times read from it)
-Need = Literal["legs", "hips", "drive"]
+#: steady drive signal: times read from it), "feet" (foot points that stay where the foot is planted)
+Need = Literal["legs", "hips", "drive", "feet"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Rule:
     unit: str                    # "deg", "s", "cm", "torso" (torso lengths)
     bound: Bound
     key: str                     # profile key of the threshold, unit in its name
-    needs: frozenset[str]        # subset of {"legs", "hips", "drive"}
+    needs: frozenset[str]        # subset of {"legs", "hips", "drive", "feet"}
     cue_short: str               # what the voice says ("chin down")
     cue_long: str                # one sentence for the lifter
     group: str                   # the cue a coach looks at ("knee at lockout", "head", ...)

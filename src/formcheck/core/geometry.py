@@ -131,5 +131,7 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         shoulder_over_feet_torso=float(sh[1] - np.nanmin([heel[1], toe[1], ankle[1]])) / torso_len
         if torso_len > 0 and np.isfinite([heel[1], toe[1], ankle[1]]).any() else float("nan"),
         ankle_over_toe_px=float(ankle[1] - toe[1]),
+        toe_x_px=float(toe[0]),
+        toe_y_px=float(toe[1]),
     )
 

@@ -33,6 +33,9 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
             return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
                     f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
                     f"within the rep (a plate or bar pad may cover the hips)")
+    if "feet" in rule.needs and over("toe_slide_cm", rel.max_toe_slide_cm):
+        return (f"the foot's points slide ({m['toe_slide_cm']:.1f} cm at the toe between the rest and the hold, "
+                f"where the foot is planted): the camera may be far off the side")
     if "drive" in rule.needs and over("drive_jitter_deg", rel.max_drive_jitter_deg):
         return (f"the hip point jumps from frame to frame ({m['drive_jitter_deg']:.2f} deg): times read from the "
                 f"hips' rise are not measurable (a plate may cover the hips)")

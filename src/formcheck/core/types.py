@@ -83,6 +83,8 @@ class FrameFeatures:
     hip_split: float = float("nan")       # near-far hip distance / torso length
     shoulder_over_feet_torso: float = float("nan")  # shoulder height over the lowest foot point / torso length
     ankle_over_toe_px: float = float("nan")  # ankle height over the toe, y up (rises when the heel lifts)
+    toe_x_px: float = float("nan")        # canonical position of the toe (planted: it should not move in a rep)
+    toe_y_px: float = float("nan")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ RULES = (
     Rule("rocking", "shoulder_travel_frac", "torso", "max", "shoulder_travel_max_frac", HIPS, "stay on the bench",
          "Pivot on the bench: keep the shoulders from sliding or rocking.", "rocking", "shoulder",
          valid="shoulder"),
-    Rule("heel_lift", "heel_lift_cm", "cm", "max", "heel_rise_max_cm", LEGS_HIPS, "heels down",
+    Rule("heel_lift", "heel_lift_cm", "cm", "max", "heel_rise_max_cm", LEGS_HIPS | {"feet"}, "heels down",
          "Keep the heels down and drive through them.", "heels", "heel", valid="heel"),
 )
 

@@ -57,6 +57,16 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     rise_px = _median(ank[lock]) - _median(ank[base] if base.any() else ank[drive][:3])
     m["heel_valid"] = float(np.isfinite(ank[lock]).mean()) if lock.any() else 0.0
     m["heel_lift_cm"] = float(rise_px * cm_per_px * cal.heel_per_ankle_rise - cal.heel_drift_cm)
+    # The toe is the pivot of a heel lift and stays planted: when the model's toe point moves between the rest
+    # and the lockout, the foot's points are sliding (camera far off the side, a fast drive) and the heel
+    # reading is not a measurement.
+    toe = np.stack([_col(win.frames, "toe_x_px"), _col(win.frames, "toe_y_px")], axis=1)
+    rest = toe[base] if base.any() else toe[drive][:3]
+    if np.isfinite(toe[lock]).all(axis=1).any() and np.isfinite(rest).all(axis=1).any():
+        slide_px = float(np.hypot(*(np.nanmedian(toe[lock], axis=0) - np.nanmedian(rest, axis=0))))
+        m["toe_slide_cm"] = slide_px * cm_per_px
+    else:
+        m["toe_slide_cm"] = float("nan")
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
     m["hip_split"] = _median(_col(win.frames, "hip_split")[lock])
     m["shoulder_over_feet_torso"] = _median(_col(win.frames, "shoulder_over_feet_torso")[drive])
