@@ -212,7 +212,7 @@ def create_app(cfg: Config):
         recent = [{**r, "when": _when(r["created_at"]), "summary": _summary(r)} for r in rows if r["status"] == "done"][:5]
         return html("web_analyse.html.j2", active="analyse", max_upload_bytes=cfg.max_upload_bytes,
                     max_upload_mb=cfg.max_upload_bytes // (1024 * 1024),
-                    exercises=[(c, EXERCISE_LABELS.get(c, c)) for c in CHOICES], active_jobs=active, recent=recent)
+                    exercises=[(c, EXERCISE_LABELS.get(c, c)) for c in sorted(CHOICES, key=lambda c: c != "auto")], active_jobs=active, recent=recent)
 
     @app.get("/history")
     def history_page():

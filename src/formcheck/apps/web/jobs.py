@@ -160,7 +160,7 @@ class Dispatcher:
         job = {"upload": str(self.store.upload_path(set_id)), "out_dir": str(self.store.set_dir(set_id)),
                "profile": str(self.store.profile_path(set_id)) if row and row["has_profile"] else None,
                "exercise": row["exercise_choice"] if row else "auto", "model": self.model,
-               "video": bool(row["want_video"]) if row else True}
+               "video": bool(row["want_video"]) if row else True, "parent_pid": os.getpid()}
         log = open(self.store.log_path(set_id), "wb")
         try:
             proc = subprocess.Popen([sys.executable, "-m", "formcheck.apps.web.worker", json.dumps(job)],

@@ -8,13 +8,15 @@ stdout and reads one JSON object per line:
     {"ok": true}                                report.json is in place (analyze moves it in last)
     {"error": "one line", "exit_code": n}       a FormcheckError (the CLI's message and exit code) or a crash
 
-The job is a JSON object with only server-made paths: upload, out_dir, profile (or null), exercise, model, video.
+The job is a JSON object with only server-made paths: upload, out_dir, profile (or null), exercise, model, video,
+and the server's pid.
 The worker dies with the server (PR_SET_PDEATHSIG, and a broken stdout pipe cancels the analysis), so an orphan
 never keeps writing into a set the restarted server has marked failed.
 """
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -22,13 +24,16 @@ import time
 PROGRESS_EVERY_S = 0.25
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int | None) -> None:
+    """SIGKILL when the server dies; and exit now if it died before that was set (while Python started)."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6").prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _say(obj: dict) -> None:
@@ -37,10 +42,10 @@ def _say(obj: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
-    _die_with_parent()
+    job = json.loads(argv[0])
+    _die_with_parent(job.get("parent_pid"))
     # SIGTERM (cancel) unwinds through analyze's finally blocks, which remove its partial folder
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    job = json.loads(argv[0])
     from formcheck.apps.analyze import analyze
     from formcheck.core.errors import FormcheckError
 
