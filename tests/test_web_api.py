@@ -382,3 +382,18 @@ def test_import_adds_batch_folders_once(srv, five, tmp_path):
     r = subprocess.run([sys.executable, "-m", "formcheck.cli", "import", str(tmp_path / "nope"), "--data", str(data)],
                        capture_output=True, text=True, env=env(), timeout=120)
     assert r.returncode != 0 and "not a folder" in r.stderr
+
+
+def test_serve_refuses_a_busy_port_and_a_bad_data_folder_in_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "formcheck.cli", "serve", "--port", str(port), "--data",
+                            str(tmp_path / "d")], capture_output=True, text=True, env=env(), timeout=60)
+    assert r.returncode == 2 and r.stderr.strip() == (f"formcheck: error: cannot listen on 127.0.0.1:{port} (Address "
+                                                      f"already in use); pass another --port, or stop what uses it")
+    (tmp_path / "file").write_text("x")
+    r = subprocess.run([sys.executable, "-m", "formcheck.cli", "serve", "--data", str(tmp_path / "file" / "d")],
+                       capture_output=True, text=True, env=env(), timeout=60)
+    assert r.returncode == 7 and len(r.stderr.strip().splitlines()) == 1 and "pass a writable --data" in r.stderr

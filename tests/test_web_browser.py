@@ -150,6 +150,13 @@ def test_history_after_restart_and_a_trend_of_two_sets(uploaded, server, chromiu
         page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=15000)
     svg = server.request("GET", "/trends/knee.svg")[2].decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    n_reps = sum(server.json("GET", f"/api/analyses/{i}")[1]["n_reps"] for i in (set_id, second["id"]))
+    import re
+
+    def markers(gid: str) -> int:
+        return re.search(rf'<g id="{gid}">(.*?)</g>', svg, re.S).group(1).count("<use ")
+
+    assert (markers("reps"), markers("sets")) == (n_reps, 2)    # a faint dot per rep, a mean per set
     assert not errors, errors
     if os.environ.get("FORMCHECK_UPDATE_SCREENSHOT") == "1":
         shot = page.context.browser.new_page(viewport={"width": 1040, "height": 900})

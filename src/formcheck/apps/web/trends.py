@@ -97,8 +97,8 @@ def _line_chart(sets, reps, key: str, ylabel: str, band: tuple[float | None, flo
         for b in band:
             if b is not None:
                 ax.axhline(b, color=_OK, lw=0.9, ls=(0, (4, 3)), zorder=1)
-    ax.plot(dx, dy, "o", ms=3, color=_LINE, alpha=0.25, zorder=2)
-    ax.plot(xs, means, "-o", color=_LINE, lw=1.6, ms=5, mec="white", mew=1.0, zorder=3)
+    ax.plot(dx, dy, "o", ms=3, color=_LINE, alpha=0.25, zorder=2, gid="reps")        # ids: the SVG's groups,
+    ax.plot(xs, means, "-o", color=_LINE, lw=1.6, ms=5, mec="white", mew=1.0, zorder=3, gid="sets")   # for tests
     ax.annotate(fmt.format(means[-1]), (xs[-1], means[-1]), xytext=(6, 4), textcoords="offset points", fontsize=8.5,
                 color=_LINE, fontweight="bold")
     _pad_x(ax, xs)
