@@ -109,11 +109,14 @@ def test_every_file_route_refuses_traversal_absolute_paths_and_unknown_ids(srv, 
     done = next(iter(five[1].values()))["id"]
     assert srv.raw("GET", f"/sets/{done}/report.json").status == 200
     assert srv.raw("GET", "/static/web.js").status == 200
+    assert srv.raw("GET", f"/sets/{done}").status == 200      # renders and keeps the page beside the outputs
+    cached = [p.name for p in (srv.data / "sets" / done).glob(".page-*.html")]
+    assert len(cached) == 1
     bad = [
         f"/sets/{done}/../formcheck.sqlite3", f"/sets/{done}/..%2Fformcheck.sqlite3",
         f"/sets/{done}/%2e%2e%2f%2e%2e%2fformcheck.sqlite3", f"/sets/{done}/%2e%2e/%2e%2e/formcheck.sqlite3",
         f"/sets/{done}/%252e%252e%252fformcheck.sqlite3", f"/sets/{done}//etc/passwd", f"/sets/{done}/%2Fetc%2Fpasswd",
-        f"/sets/{done}/.page.html", f"/sets/{done}/annotated.mp4",   # exists only with video; here not
+        f"/sets/{done}/{cached[0]}", f"/sets/{done}/annotated.mp4",   # exists only with video; here not
         f"/sets/{done}/report.json%00", "/sets/../formcheck.sqlite3/report.json",
         "/sets/%2e%2e/report.json", "/sets/0123456789abcdef/report.json", "/sets/0123456789abcdef",
         "/sets/ZZZZ/report.json", f"/sets/{done.upper()}/report.json", "//etc/passwd", "/etc/passwd",
@@ -255,6 +258,8 @@ def test_restart_keeps_the_history_and_fails_unfinished_jobs(solo):
     while _alive(pid) and time.monotonic() - t0 < 10:   # the worker dies with its server
         time.sleep(0.1)
     assert not _alive(pid)
+    (solo.data / "uploads" / "0123456789abcdef").write_bytes(b"an upload cut off by the stop, never queued")
+    (solo.data / "sets" / ".import-0123456789abcdef").mkdir()
     solo.start()
     d = solo.json("GET", f"/api/analyses/{job['id']}")[1]
     assert d["status"] == "failed" and d["error"] == "the server stopped before this analysis finished: upload it again"
@@ -262,6 +267,7 @@ def test_restart_keeps_the_history_and_fails_unfinished_jobs(solo):
     assert {k: v for k, v in after.items() if k != job["id"]} == before
     assert any(v == "done" for v in after.values())
     assert not (solo.data / "sets" / job["id"]).exists() and not any((solo.data / "uploads").iterdir())
+    assert not (solo.data / "sets" / ".import-0123456789abcdef").exists()
     assert sqlite3.connect(solo.data / "formcheck.sqlite3").execute("SELECT version FROM schema_version").fetchone()[0] == 2
 
 

@@ -33,7 +33,7 @@ from formcheck.exercises import CHOICES, get_exercise
 
 STATIC = {"report.css": "text/css", "report.js": "text/javascript", "web.css": "text/css",
           "web.js": "text/javascript"}
-PAGE_CACHE = ".page.html"        # the rendered result page, beside the set's outputs
+PAGE_TEMPLATES = ("report.html.j2", "report_macros.html.j2", "web_result.html.j2", "web_macros.html.j2")
 EVENTS_POLL_S = 0.25
 EXERCISE_LABELS = {"auto": "Tell from the video", "hip_thrust": "Hip thrust", "glute_bridge": "Glute bridge"}
 DOWNLOADS = (("annotated.mp4", "Annotated video"), ("report.json", "report.json"), ("frames.csv", "frames.csv"),
@@ -66,6 +66,7 @@ def _summary(row: dict) -> str:
 def create_app(cfg: Config):
     store = Store(cfg.data_dir)
     dispatcher = Dispatcher(store, cfg.workers, cfg.model)
+    page_cache = _page_cache_name()
     page_locks: dict[str, threading.Lock] = {}
     locks_lock = threading.Lock()
 
@@ -240,7 +241,7 @@ def create_app(cfg: Config):
     def _result_page(row: dict) -> Path:
         """Render the report template for this set once (thumbnails and charts take a second) and keep it."""
         set_id = row["id"]
-        cache = store.set_dir(set_id) / PAGE_CACHE
+        cache = store.set_dir(set_id) / page_cache
         if cache.is_file():
             return cache
         with locks_lock:
@@ -304,6 +305,18 @@ def create_app(cfg: Config):
         return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-cache"})
 
     return Guard(app, token=cfg.token, loopback_only=cfg.loopback_only)
+
+
+def _page_cache_name() -> str:
+    """The rendered result page's file name beside the set's outputs, keyed by the templates' text: a formcheck
+    with other templates renders the page anew instead of serving an old one."""
+    import hashlib
+    from importlib import resources
+
+    h = hashlib.sha256()
+    for name in PAGE_TEMPLATES:
+        h.update(resources.files("formcheck").joinpath(f"report/templates/{name}").read_bytes())
+    return f".page-{h.hexdigest()[:12]}.html"
 
 
 def _check_inputs(store: Store, set_id: str, dest: Path, profile: bytes | None, exercise: str) -> None:

@@ -220,10 +220,17 @@ class Dispatcher:
 
 
 def fail_unfinished(store: Store) -> list[str]:
-    """At start-up: jobs a previous server left queued or running are failed with a reason, their partial
-    outputs and uploads removed (the history itself is kept)."""
+    """At start-up (no job runs yet): jobs a previous server left queued or running are failed with a reason and
+    their partial outputs removed, as is whatever an interrupted upload or import left behind (an upload with no
+    row yet, a profile of a deleted set, an import's temporary folder). The history itself is kept."""
     ids = store.db.fail_unfinished(RESTART_REASON)
     for set_id in ids:
         store.drop_inputs(set_id)
         shutil.rmtree(store.set_dir(set_id), ignore_errors=True)
+    known = {r["id"] for r in store.db.list()}
+    for p in (store.root / "uploads").iterdir():
+        if p.suffix != ".toml" or p.stem not in known:   # no analysis runs now: every clip upload is stale
+            p.unlink(missing_ok=True)
+    for p in (store.root / "sets").glob(".import-*"):
+        shutil.rmtree(p, ignore_errors=True)
     return ids
