@@ -186,3 +186,17 @@ def test_nothing_scrolls_sideways_on_a_phone(chromium, server, uploaded):
         page.wait_for_load_state("load")
         _no_sideways_scroll(page)
     assert not [e for e in errors if "Refused" in e], errors
+
+
+def test_cancel_on_the_progress_page_stops_the_analysis(chromium, server):
+    status, job = server.upload(SAMPLES / "dev13_clean_60fps.mp4", name="to cancel.mp4", video="0")
+    assert status == 202
+    page, errors = _page(chromium)
+    page.goto(f"{server.url}/sets/{job['id']}")
+    page.wait_for_function("() => document.getElementById('job').getAttribute('data-status') === 'running'",
+                           timeout=60000)
+    page.click("#cancel")
+    page.wait_for_url(server.url + "/", timeout=30000)
+    assert server.json("GET", f"/api/analyses/{job['id']}")[0] == 404
+    assert "to cancel.mp4" not in page.content()
+    assert not errors, errors
