@@ -108,8 +108,15 @@ def create_app(cfg: Config):
             return "Starting the analysis…"
         return {"done": "Done", "failed": "Failed"}[row["status"]]
 
-    def status_of(row: dict, *, with_report: bool = False) -> dict:
-        position = dispatcher.queue_position(row["id"]) if row["status"] == "queued" else None
+    def status_of(row: dict, *, with_report: bool = False, positions: dict[str, int] | None = None) -> dict:
+        """The API's view of a set. `positions`: queue places from the same snapshot as `row` (the history list),
+        else asked now (and the row read again if it left the queue meanwhile)."""
+        if positions is not None:
+            position = positions.get(row["id"])
+        else:
+            position = dispatcher.queue_position(row["id"]) if row["status"] == "queued" else None
+            if row["status"] == "queued" and position is None:   # claimed (or deleted) since the row was read
+                row = store.db.get(row["id"]) or {**row, "status": "failed", "error": "this set was deleted"}
         progress = dispatcher.progress(row["id"]) if row["status"] == "running" else None
         out = {"id": row["id"], "status": row["status"], "state": state_text(row, position, progress),
                "clip": row["clip_name"], "created_at": row["created_at"], "finished_at": row["finished_at"],
@@ -155,7 +162,10 @@ def create_app(cfg: Config):
 
     @app.get("/api/analyses")
     def history():
-        return {"analyses": [status_of(r) for r in store.db.list()]}
+        rows = store.db.list()
+        waiting = sorted((r for r in rows if r["status"] == "queued"), key=lambda r: r["seq"])
+        positions = {r["id"]: i + 1 for i, r in enumerate(waiting)}
+        return {"analyses": [status_of(r, positions=positions) for r in rows]}
 
     @app.get("/api/analyses/{set_id}")
     def status(set_id: str):
@@ -207,13 +217,16 @@ def create_app(cfg: Config):
     @app.get("/")
     def index():
         rows = store.db.list()
-        active = [{**r, "state": state_text(r, dispatcher.queue_position(r["id"]) if r["status"] == "queued" else None,
-                                            dispatcher.progress(r["id"]))}
+        waiting = sorted((r for r in rows if r["status"] == "queued"), key=lambda r: r["seq"])
+        positions = {r["id"]: i + 1 for i, r in enumerate(waiting)}
+        active = [{**r, "state": state_text(r, positions.get(r["id"]), dispatcher.progress(r["id"]))}
                   for r in rows if r["status"] in ("queued", "running")]
-        recent = [{**r, "when": _when(r["created_at"]), "summary": _summary(r)} for r in rows if r["status"] == "done"][:5]
+        recent = [{**r, "when": _when(r["created_at"]), "summary": _summary(r)}
+                  for r in rows if r["status"] == "done"][:5]
+        choices = sorted(CHOICES, key=lambda c: c != "auto")   # auto first: the default
         return html("web_analyse.html.j2", active="analyse", max_upload_bytes=cfg.max_upload_bytes,
                     max_upload_mb=cfg.max_upload_bytes // (1024 * 1024),
-                    exercises=[(c, EXERCISE_LABELS.get(c, c)) for c in sorted(CHOICES, key=lambda c: c != "auto")], active_jobs=active, recent=recent)
+                    exercises=[(c, EXERCISE_LABELS.get(c, c)) for c in choices], active_jobs=active, recent=recent)
 
     @app.get("/history")
     def history_page():

@@ -157,9 +157,10 @@ class Database:
             return out
 
     def list(self) -> list[dict]:
-        """Every set, newest first, with its per-cue fault counts."""
+        """Every set, newest first, with its per-cue fault counts (one snapshot; `seq` is the upload order)."""
         with self.connect() as con:
-            rows = [dict(r) for r in con.execute("SELECT * FROM sets ORDER BY created_at DESC, rowid DESC")]
+            rows = [dict(r) for r in con.execute(
+                "SELECT rowid AS seq, * FROM sets ORDER BY created_at DESC, rowid DESC")]
             cues: dict[str, list[dict]] = {}
             for r in con.execute("SELECT set_id, cue, verdict, n_fail, n_judged FROM cues ORDER BY set_id, pos"):
                 cues.setdefault(r["set_id"], []).append({k: r[k] for k in ("cue", "verdict", "n_fail", "n_judged")})
