@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from formcheck.cli import analyze, batch, evaluate, live
+from formcheck.cli import analyze, batch, evaluate, import_sets, live, serve
 from formcheck.core.errors import FormcheckError
 from formcheck.exercises import CHOICES
 
-COMMANDS = (analyze, evaluate, live, batch)
+COMMANDS = (analyze, evaluate, live, batch, serve, import_sets)
 
 
 def common(sp: argparse.ArgumentParser) -> None:

@@ -108,3 +108,25 @@ def summary_text(analysis: Analysis) -> str:
     for w in analysis.warnings:
         lines.append(f"  note: {w}")
     return "\n".join(lines)
+
+
+def analysis_from_dict(d: dict) -> Analysis:
+    """An Analysis back from its report.json dict (the inverse of Analysis.to_dict; derived keys such as n_reps
+    and each rep's faults are dropped, they follow from the rest). For views of a finished set (the web app's
+    result page) that need the objects the page builder takes."""
+    from dataclasses import fields
+
+    from formcheck.core.types import Finding, Rep, VideoInfo
+
+    def pick(cls, src: dict) -> dict:
+        return {f.name: src[f.name] for f in fields(cls) if f.name in src}
+
+    reps = tuple(Rep(**{**pick(Rep, r), "findings": tuple(Finding(**pick(Finding, f)) for f in r["findings"])})
+                 for r in d["reps"])
+    return Analysis(**{**pick(Analysis, d), "video": VideoInfo(**pick(VideoInfo, d["video"])), "reps": reps,
+                       "warnings": tuple(d.get("warnings", ())), "outputs": dict(d.get("outputs", {}))})
+
+
+def read_json(path: str | Path) -> Analysis:
+    """report.json -> Analysis."""
+    return analysis_from_dict(load_json(path))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -32,8 +32,9 @@ from formcheck.report.verdicts import CueVerdict, capitalised, cue_verdicts, fmt
     fmt_findings_expected, fmt_value, rep_cue, reps_text
 
 __all__ = ["EMBED_MAX_BYTES", "FRAMES_NAME", "MAX_POINTS", "NARROW", "REPORT_NAME", "STATIC_FILES", "THUMB_MAX_PX",
-           "VIDEO_NAME", "WIDE", "CueVerdict", "Layout", "Plot", "build_html", "cue_verdicts", "fmt_expected",
-           "fmt_value", "iter_html", "lockout_thumbnails", "read_frames", "render_plots", "rep_cue", "write_html"]
+           "VIDEO_NAME", "WIDE", "CueVerdict", "Layout", "Parts", "Plot", "build_html", "cue_verdicts", "fmt_expected",
+           "fmt_value", "gather_parts", "iter_html", "lockout_thumbnails", "profile_for", "read_frames",
+           "render_plots", "rep_cue", "write_html"]
 
 REPORT_NAME = "report.html"
 VIDEO_NAME = "annotated.mp4"
@@ -243,11 +244,14 @@ def _context(analysis: Analysis, profile: Profile | None, video_src: str | None,
 
 def iter_html(analysis: Analysis, profile: Profile | None = None, *, video_src: str | None = None,
               thumbs: Sequence[bytes | None] = (), plots: Sequence[Plot] = (), notes: Sequence[str] = (),
-              assets: Assets = "inline", static_url: str = "static") -> Iterator[str]:
+              assets: Assets = "inline", static_url: str = "static", template: str = TEMPLATE,
+              extra: Mapping[str, object] | None = None) -> Iterator[str]:
     """The page in pieces (each rep card and each chart is one piece), so a long set is written to disk or sent
     without its page ever being held whole. `assets`: "inline" (self-contained) or "linked" (<link>/<script src>
-    under `static_url`, nothing inline)."""
-    return stream(TEMPLATE, **_context(analysis, profile, video_src, thumbs, plots, notes, assets, static_url))
+    under `static_url`, nothing inline). `template`: report.html.j2 or a template that extends it and fills its
+    empty blocks (head_extra, nav, downloads: the web app's page), with `extra` added to its context."""
+    ctx = _context(analysis, profile, video_src, thumbs, plots, notes, assets, static_url)
+    return stream(template, **ctx, **(extra or {}))
 
 
 def build_html(analysis: Analysis, profile: Profile | None = None, *, video_src: str | None = None,
@@ -266,7 +270,7 @@ def _av_errors() -> tuple[type[BaseException], ...]:
     return (av.FFmpegError,)
 
 
-def _profile_for(analysis: Analysis) -> Profile:
+def profile_for(analysis: Analysis) -> Profile:
     """The profile the analysis ran with when it was a file that still loads; else the shipped one."""
     p = Path(analysis.profile) if analysis.profile and not analysis.profile.startswith("builtin:") else None
     if p is not None and p.is_file():
@@ -275,6 +279,42 @@ def _profile_for(analysis: Analysis) -> Profile:
         except ProfileError:
             pass
     return load_profile(None, analysis.exercise)
+
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a page shows beside the analysis, gathered from its output folder."""
+
+    has_video: bool
+    thumbs: list[bytes | None]
+    plots: list[Plot]
+    notes: list[str]
+
+
+def gather_parts(analysis: Analysis, out_dir: Path, profile: Profile, *,
+                 thumbs: Sequence[bytes | None] | None = None) -> Parts:
+    """The lockout thumbnails (decoded from annotated.mp4 unless given), the angle charts (from frames.csv) and a
+    note for each missing piece: the same for report.html and the web app's page."""
+    out_dir = Path(out_dir)
+    notes: list[str] = []
+    video = out_dir / VIDEO_NAME
+    has_video = video.is_file() and video.stat().st_size > 0
+    taken = list(thumbs) if thumbs is not None else []
+    if has_video:
+        mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in analysis.reps]
+        try:
+            if thumbs is None:
+                taken = lockout_thumbnails(video, mids)
+        except (_av_errors() + (OSError, ValueError)) as e:   # the page without pictures beats no page
+            notes.append(f"The lockout pictures could not be taken from {VIDEO_NAME} ({e}).")
+    else:
+        notes.append("No annotated video was written for this analysis.")
+    frames_path = out_dir / FRAMES_NAME
+    plots = render_plots(read_frames(frames_path), analysis, profile) if frames_path.is_file() else []
+    if not frames_path.is_file():
+        notes.append(f"No {FRAMES_NAME} was found, so there are no angle charts.")
+    return Parts(has_video, taken, plots, notes)
 
 
 def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None, *,
@@ -288,31 +328,20 @@ def write_html(analysis: Analysis, out_dir: Path, profile: Profile | None = None
     the record, the page is a view of it.
     """
     out_dir = Path(out_dir)
-    prof = profile or _profile_for(analysis)
-    notes: list[str] = []
+    prof = profile or profile_for(analysis)
+    parts = gather_parts(analysis, out_dir, prof, thumbs=thumbs)
+    notes = list(parts.notes)
     video = out_dir / VIDEO_NAME
-    video_src, taken = None, list(thumbs) if thumbs is not None else []
-    if video.is_file() and video.stat().st_size > 0:
+    video_src = None
+    if parts.has_video:
         size = video.stat().st_size
         # Embedded videos are streamed into the file at the end (see _write_page), never held in memory whole.
         video_src = _VIDEO_TOKEN if size <= embed_max_bytes else VIDEO_NAME
         if size > embed_max_bytes:
-            notes.append(f"The video ({size / 1e6:.0f} MB) is too big to put inside this page: keep {VIDEO_NAME} "
-                         f"in the same folder as this page.")
-        mids = [0.5 * (r.lockout_start_s + r.lockout_end_s) for r in analysis.reps]
-        try:
-            if thumbs is None:
-                taken = lockout_thumbnails(video, mids)
-        except (_av_errors() + (OSError, ValueError)) as e:   # the page without pictures beats no page
-            notes.append(f"The lockout pictures could not be taken from {VIDEO_NAME} ({e}).")
-    else:
-        notes.append("No annotated video was written for this analysis.")
-    frames_path = out_dir / FRAMES_NAME
-    plots = render_plots(read_frames(frames_path), analysis, prof) if frames_path.is_file() else []
-    if not frames_path.is_file():
-        notes.append(f"No {FRAMES_NAME} was found, so there are no angle charts.")
+            notes.insert(0, f"The video ({size / 1e6:.0f} MB) is too big to put inside this page: keep {VIDEO_NAME} "
+                            f"in the same folder as this page.")
     path = out_dir / REPORT_NAME
-    page = iter_html(analysis, prof, video_src=video_src, thumbs=taken, plots=plots, notes=notes)
+    page = iter_html(analysis, prof, video_src=video_src, thumbs=parts.thumbs, plots=parts.plots, notes=notes)
     _write_page(path, page, video if video_src == _VIDEO_TOKEN else None)
     return path
 
