@@ -48,10 +48,18 @@ def upright(image: np.ndarray, rotation_cw_deg: int) -> np.ndarray:
 
 
 class VideoFile:
-    """A video file opened for reading. Iterate it for frames; `info` describes it (after rotation)."""
+    """A video file opened for reading. Iterate it for frames; `info` describes it (after rotation).
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    extra_rotation_cw_deg: a further clockwise turn on top of the container's own rotation, for a clip whose
+    rotation flag is missing or wrong (the orientation probe, io/orientation_probe.py, finds it from the pose).
+    """
+
+    def __init__(self, path: str | os.PathLike, extra_rotation_cw_deg: int = 0) -> None:
         import av
+
+        if extra_rotation_cw_deg % 90:
+            raise ValueError(f"extra_rotation_cw_deg must be a multiple of 90, got {extra_rotation_cw_deg}")
+        self.extra_rotation_cw_deg = extra_rotation_cw_deg % 360
 
         self.path = Path(path)
         if not self.path.exists():
@@ -82,11 +90,12 @@ class VideoFile:
         except StopIteration:
             self._container.close()
             raise InputError(f"{self.path}: no frame could be decoded (empty or truncated); re-export the clip") from None
-        self._rotation = _rotation_of(self._stream, self._first)
+        self._rotation = (_rotation_of(self._stream, self._first) + self.extra_rotation_cw_deg) % 360
         w, h = cc.width, cc.height
         if self._rotation in (90, 270):
             w, h = h, w
         self.decode_warning = ""
+        self.orientation_warning = ""   # set by whoever chose extra_rotation_cw_deg: what was done, or "cannot tell"
         self.info = VideoInfo(str(self.path), int(w), int(h), fps, int(n), dur, self._rotation, cc.name)
 
     def _decode(self):
@@ -116,6 +125,28 @@ class VideoFile:
             img = fr.to_ndarray(format="rgb24")
             yield Frame(i, t, upright(img, self._rotation))
             i += 1
+
+    def spread_frames(self, n: int) -> list[Frame]:
+        """`n` upright frames spread evenly over the clip (the middle of n equal parts), for a probe. Decodes the
+        clip once but converts only those frames; it uses the file up, so open another VideoFile to analyse it.
+        With no frame count in the container, one frame a second from the start."""
+        total = self.info.n_frames
+        if total > 0:
+            want = sorted({min(total - 1, int((k + 0.5) * total / n)) for k in range(n)})
+        else:
+            step = max(1, round(self.info.fps))
+            want = [k * step for k in range(n)]
+        first, self._first = self._first, None
+        out: list[Frame] = []
+        j = 0
+        for i, fr in enumerate(_chain([first] if first is not None else [], self._decode())):
+            if i == want[j]:
+                t = float(fr.time) if fr.time is not None else i / self.info.fps
+                out.append(Frame(i, t, upright(fr.to_ndarray(format="rgb24"), self._rotation)))
+                j += 1
+                if j == len(want):
+                    break
+        return out
 
     def close(self) -> None:
         self._container.close()
