@@ -22,7 +22,8 @@ from formcheck.core.types import PoseFrame
 #: the extra clockwise turns the probe tries, relative to the picture as the container presents it
 ROTATIONS_CW_DEG = (0, 90, 180, 270)
 
-Status = Literal["upright", "rotated", "unknown"]
+#: upright / rotated / unknown (could not be told); off: not probed (probe_frames = 0), the stored picture is used
+Status = Literal["upright", "rotated", "unknown", "off"]
 
 _KNEES, _ANKLES = (LM.LEFT_KNEE, LM.RIGHT_KNEE), (LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
 _HIPS, _SHOULDERS = (LM.LEFT_HIP, LM.RIGHT_HIP), (LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER)

@@ -126,10 +126,10 @@ class VideoFile:
             yield Frame(i, t, upright(img, self._rotation))
             i += 1
 
-    def spread_frames(self, n: int) -> list[Frame]:
-        """`n` upright frames spread evenly over the clip (the middle of n equal parts), for a probe. Decodes the
-        clip once but converts only those frames; it uses the file up, so open another VideoFile to analyse it.
-        With no frame count in the container, one frame a second from the start."""
+    def spread_frames(self, n: int) -> Iterator[Frame]:
+        """`n` upright frames spread evenly over the clip (the middle of n equal parts), for a probe, as they are
+        decoded. Decodes up to the last of them but converts only those; it uses the file up, so open another
+        VideoFile to analyse the clip. With no frame count in the container, one frame a second from the start."""
         total = self.info.n_frames
         if total > 0:
             want = sorted({min(total - 1, int((k + 0.5) * total / n)) for k in range(n)})
@@ -137,16 +137,14 @@ class VideoFile:
             step = max(1, round(self.info.fps))
             want = [k * step for k in range(n)]
         first, self._first = self._first, None
-        out: list[Frame] = []
         j = 0
         for i, fr in enumerate(_chain([first] if first is not None else [], self._decode())):
             if i == want[j]:
                 t = float(fr.time) if fr.time is not None else i / self.info.fps
-                out.append(Frame(i, t, upright(fr.to_ndarray(format="rgb24"), self._rotation)))
+                yield Frame(i, t, upright(fr.to_ndarray(format="rgb24"), self._rotation))
                 j += 1
                 if j == len(want):
-                    break
-        return out
+                    return
 
     def close(self) -> None:
         self._container.close()
