@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 
-def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossless: bool = True) -> Path:
-    """Write `src` (as formcheck decodes it: upright by its own flag) turned clockwise by rotation_cw_deg."""
+def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossless: bool = True,
+                 max_frames: int | None = None) -> Path:
+    """Write `src` (as formcheck decodes it: upright by its own flag) turned clockwise by rotation_cw_deg; only its
+    first max_frames frames when given (a short cut for tests that need the model, not the reps)."""
     import av
 
     from formcheck.io.video_file import VideoFile, upright
@@ -31,6 +33,8 @@ def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossles
             s.time_base = Fraction(1, 90000)
             last = -1
             for fr in vf:
+                if max_frames is not None and fr.index >= max_frames:
+                    break
                 img = upright(fr.image, rotation_cw_deg)
                 if not lossless:
                     img = img[: h - h % 2, : w - w % 2]

@@ -138,26 +138,47 @@ def test_a_clip_without_a_person_cannot_be_told_and_is_refused(tmp_path):
         analyze(clip, tmp_path / "out", video=False, html=False)
 
 
-def test_the_pose_cache_holds_the_upright_landmarks_of_a_turned_clip(tmp_path, tmp_path_factory):
-    """`formcheck eval` (cached landmarks) sees what analyze sees: a turned copy's entry is of the upright picture,
-    and an entry from before the probe is re-probed and kept when the decision is the same."""
-    name = FAST[0]
-    copy = rotated_copy(SAMPLES / f"{name}.mp4", tmp_path / "upside_down.mp4", 180)
+def test_the_pose_cache_holds_the_upright_landmarks_of_a_turned_clip(tmp_path):
+    """`formcheck eval` (cached landmarks) sees what analyze sees: a turned copy's entry is of the upright picture.
+    An entry probed with other settings is re-probed and kept when the decision is the same; an entry from before
+    the probe (taken as "no extra rotation") is recomputed when the probe says otherwise. 3-s cuts of dev05."""
+    import dataclasses
+
+    src = SAMPLES / f"{FAST[0]}.mp4"
+    cut = rotated_copy(src, tmp_path / "cut.mp4", 0, max_frames=90)
+    turned = rotated_copy(src, tmp_path / "upside_down.mp4", 180, max_frames=90)
     cache = tmp_path / "cache"
-    replay = rescore(copy, candidates("auto"), cache_dir=cache)
-    want = _original(name, tmp_path_factory)
-    assert replay.video.rotation_deg == 180 and replay.warnings == (
-        _probe(copy).warning,)
-    assert _reps(replay) == _reps(want)
-    entry = next(cache.glob("*.npz"))
-    assert pose_cache.load(entry).orientation["rotation_cw_deg"] == 180
-    # An entry of the upright clip from before the probe (no record): re-probed, kept, and recorded.
-    up = SAMPLES / f"{name}.mp4"
-    first = pose_cache.poses_of(up, cache_dir=cache)
-    old = pose_cache.CachedClip(first.info, first.poses, first.model, first.decode_warning)
-    key = pose_cache.cache_key(up, pose_cache.Path(ROOT / "models" / "pose_landmarker_full.task"), 1280)
-    pose_cache.save(cache / f"{key}.npz", old)
-    assert pose_cache.load(cache / f"{key}.npz").orientation is None
-    again = pose_cache.poses_of(up, cache_dir=cache)
-    assert again.orientation["rotation_cw_deg"] == 0 and pose_cache.load(cache / f"{key}.npz").orientation
-    assert all(np.array_equal(a.xy_px, b.xy_px, equal_nan=True) for a, b in zip(first.poses, again.poses))
+    want = pose_cache.poses_of(cut, cache_dir=cache)
+    got = pose_cache.poses_of(turned, cache_dir=cache)
+    assert (want.orientation["rotation_cw_deg"], want.orientation_warning) == (0, "")
+    assert got.orientation["rotation_cw_deg"] == 180 and "turned 180 deg" in got.orientation_warning
+    assert (got.info.width, got.info.height, got.info.rotation_deg) == (want.info.width, want.info.height, 180)
+    assert len(got.poses) == len(want.poses) == 90
+    assert all(np.array_equal(a.xy_px, b.xy_px, equal_nan=True) for a, b in zip(want.poses, got.poses))
+    entry = pose_cache.Path(cache) / f"{pose_cache.cache_key(turned, ROOT / 'models' / 'pose_landmarker_full.task', 1280)}.npz"
+    hit = pose_cache.load(entry)
+    assert hit.orientation == got.orientation
+
+    def stored(**kw) -> None:   # the entry rewritten; the marker in decode_warning shows whether it was kept
+        pose_cache.save(entry, dataclasses.replace(hit, decode_warning="marker", **kw))
+
+    stored(orientation={**hit.orientation, "min_visibility": 0.25})
+    kept = pose_cache.poses_of(turned, cache_dir=cache)
+    assert kept.decode_warning == "marker" and kept.orientation == hit.orientation
+    assert pose_cache.load(entry).orientation == hit.orientation            # the record brought up to date
+    stored(orientation=None, orientation_warning="")
+    redone = pose_cache.poses_of(turned, cache_dir=cache)
+    assert redone.decode_warning == "" and redone.orientation["rotation_cw_deg"] == 180
+    assert all(np.array_equal(a.xy_px, b.xy_px, equal_nan=True) for a, b in zip(want.poses, redone.poses))
+
+
+@pytest.mark.slow
+def test_rescore_of_a_turned_clip_gives_analyze_s_report(tmp_path):
+    """The cached path and the end-to-end path agree on a turned clip, warning included."""
+    copy = rotated_copy(SAMPLES / "dev13_clean_60fps.mp4", tmp_path / "side.mp4", 270, lossless=False)
+    res = analyze(copy, tmp_path / "out", video=False, html=False)
+    replay = rescore(copy, candidates("auto"), cache_dir=tmp_path / "cache")
+    want, got = (json.loads(json.dumps(r.to_dict())) for r in (res, replay))
+    for d in (want, got):
+        d.pop("outputs")
+    assert got == want and any("rotation flag" in w for w in got["warnings"])

@@ -98,8 +98,9 @@ def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, ma
     orientation, min_visibility: the probe's settings (default: the shipped hip-thrust profile's, which every
     shipped exercise shares).
     """
-    from formcheck.io.orientation_probe import open_upright, probe_orientation
+    from formcheck.io.orientation_probe import probe_orientation
     from formcheck.io.pose import PoseEstimator, resolve_model
+    from formcheck.io.video_file import VideoFile
 
     if orientation is None or min_visibility is None:
         from formcheck.exercises import load_profile
@@ -115,18 +116,17 @@ def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, ma
         if rec is not None and rec["settings"] == dataclasses.asdict(orientation) \
                 and rec["min_visibility"] == min_visibility:
             return hit
-        decision = probe_orientation(clip, orientation, min_visibility, model_path, max_side_px)
-        if decision.rotation_cw_deg == (rec["rotation_cw_deg"] if rec is not None else 0):
-            hit = dataclasses.replace(hit, orientation_warning=decision.warning, orientation=_orientation_record(
-                orientation, min_visibility, decision.rotation_cw_deg))
-            save(path, hit)
-            return hit
-    src, decision = open_upright(clip, orientation, min_visibility, model_path, max_side_px)
+    decision = probe_orientation(clip, orientation, min_visibility, model_path, max_side_px)
+    record = _orientation_record(orientation, min_visibility, decision.rotation_cw_deg)
+    if hit is not None and decision.rotation_cw_deg == (hit.orientation or {}).get("rotation_cw_deg", 0):
+        hit = dataclasses.replace(hit, orientation_warning=decision.warning, orientation=record)
+        save(path, hit)                     # the same picture: only the record is brought up to date
+        return hit
+    src = VideoFile(clip, extra_rotation_cw_deg=decision.rotation_cw_deg)
     with src, PoseEstimator(model_path, max_side_px) as est:
         size = (src.info.width, src.info.height)
         poses = [est.detect(est.model_input(fr.image), fr.t_s, size) for fr in src]
         info = dataclasses.replace(src.info, n_frames=len(poses))
-        out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "", decision.warning,
-                         _orientation_record(orientation, min_visibility, decision.rotation_cw_deg))
+        out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "", decision.warning, record)
     save(path, out)
     return out
