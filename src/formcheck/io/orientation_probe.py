@@ -1,7 +1,8 @@
 """The orientation probe: before the analysis, the model looks at a few frames of the clip in each of the four
 rotations and core/orientation.py decides which way up the picture is (see there for why).
 
-Cost: one decode pass that converts only the probe frames, and the model in IMAGE mode on probe_frames frames;
+Cost: one decode pass that skips non-reference frames and converts only the probe frames, on a thread beside the
+model in IMAGE mode on probe_frames frames;
 the other three rotations (3 x probe_frames more) only when the stored orientation does not already score so high
 that no rotation could beat it. README "Video in" has the measured cost.
 """
@@ -34,7 +35,12 @@ def probe_orientation(path: str | os.PathLike, settings: OrientationSettings, mi
     if settings.probe_frames <= 0:   # switched off in the profile: the container's rotation is trusted
         src.close()
         return OrientationDecision("off", 0, {}, 0)
-    with ImagePoseEstimator(model, max_side_px) as est:
+    try:
+        est = ImagePoseEstimator(model, max_side_px)
+    except BaseException:
+        src.close()
+        raise
+    with est:
         images: list[np.ndarray] = []
         per_rotation: dict[int, list[float]] = {0: []}
         # The picture as stored, scored while the rest of the clip decodes (PyAV releases the GIL).
@@ -42,8 +48,9 @@ def probe_orientation(path: str | os.PathLike, settings: OrientationSettings, mi
             for fr in frames:
                 images.append(est.model_input(fr.image))    # downscaled once; the small picture is turned
                 per_rotation[0].append(frame_score(est.detect(images[-1], fr.t_s), settings, min_visibility))
-        if not exhaustive and stored_is_settled(decide(per_rotation, settings).scores[0], settings):
-            return decide(per_rotation, settings)           # no other rotation could beat it by min_margin
+        stored = decide(per_rotation, settings)
+        if not exhaustive and stored_is_settled(stored.scores[0], settings):
+            return stored                                   # no other rotation could beat it by min_margin
         for r in ROTATIONS_CW_DEG[1:]:
             per_rotation[r] = [frame_score(est.detect(upright(img, r)), settings, min_visibility) for img in images]
     return decide(per_rotation, settings)
@@ -84,7 +91,6 @@ def _decoded_ahead(frames: Iterator[Frame], ahead: int = 2) -> Iterator[Frame]:
 
 
 _END = object()
-
 
 
 def open_upright(path: str | os.PathLike, settings: OrientationSettings, min_visibility: float,
