@@ -16,6 +16,7 @@ from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_anal
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, OutputError
+from formcheck.io.orientation_probe import open_upright
 from formcheck.io.pose import PoseEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
@@ -108,7 +109,8 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     cands = resolve_candidates(profile, exercise)
     if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
         threading.Thread(target=_warm_matplotlib, daemon=True).start()
-    src = VideoFile(path)
+    prof0 = cands[0][1]   # every candidate shares the [orientation] and [pose] sections (the bridge's base)
+    src, _ = open_upright(path, prof0.orientation, prof0.pose.min_visibility, model, prof0.pose.max_model_side_px)
     out = Path(out_dir) if out_dir else default_out_dir(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -187,7 +189,7 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
         raise InputError(f"{info.path}: decoding failed ({dec_err[0]}); re-export the clip") from None
     if enc is not None and enc.error is not None:
         raise OutputError(f"writing the annotated video failed ({enc.error}); check disk space in the output folder")
-    warnings = [src.decode_warning] if src.decode_warning else []
+    warnings = [w for w in (src.orientation_warning, src.decode_warning) if w]
     require_set(tracker, info.path)
     if info.n_frames and abs(n - info.n_frames) > max(2, 0.05 * info.n_frames):
         warnings.append(f"decoded {n} frames, the container announced {info.n_frames}")

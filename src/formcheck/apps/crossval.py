@@ -302,7 +302,8 @@ def cross_validate(clips: Sequence[LabelledClip], *, k: int = 5, exercise: str =
     """
     base = candidates(exercise)
     prof0 = base[0][1]
-    poses = {c.name: poses_of(c.path, model, prof0.pose.max_model_side_px, cache_dir) for c in clips}
+    poses = {c.name: poses_of(c.path, model, prof0.pose.max_model_side_px, cache_dir, prof0.orientation,
+                              prof0.pose.min_visibility) for c in clips}
     raw = {}
     if fit:
         zero = [(ex, zero_calibration(p)) for ex, p in base]

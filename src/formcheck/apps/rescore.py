@@ -25,12 +25,14 @@ def analysis_from_poses(clip: CachedClip, cands: Sequence[tuple[Exercise, Profil
     n = len(clip.poses)
     info = dataclasses.replace(info, n_frames=n, duration_s=round(tracker.last_t_s + 1.0 / info.fps, 3))
     return build_analysis(tracker, info, reps, n_frames=n, detection_rate=tracker.detection_rate,
-                          model_name=clip.model, warnings=(clip.decode_warning,) if clip.decode_warning else ())
+                          model_name=clip.model,
+                          warnings=[w for w in (clip.orientation_warning, clip.decode_warning) if w])
 
 
 def rescore(path: str | os.PathLike, cands: Sequence[tuple[Exercise, Profile]], model: str | None = None,
             cache_dir: str | os.PathLike | None = None) -> Analysis:
     """The clip's analysis from cached landmarks (the model runs once, the first time)."""
     cands = list(cands)
-    clip = poses_of(Path(path), model, cands[0][1].pose.max_model_side_px, cache_dir)
+    prof = cands[0][1]
+    clip = poses_of(Path(path), model, prof.pose.max_model_side_px, cache_dir, prof.orientation, prof.pose.min_visibility)
     return analysis_from_poses(clip, cands)

@@ -73,6 +73,19 @@ class Gate:
     knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)
 
 
+@dataclass(frozen=True)
+class OrientationSettings:
+    """How the picture's upright orientation is told from the pose when the clip's rotation flag may be missing or
+    wrong (core/orientation.py): a few probe frames are scored in each of the four rotations."""
+
+    probe_frames: int            # frames spread over the clip that the model looks at
+    min_pose_frames: int         # a rotation needs a usable pose on at least this many of them to be scored
+    torso_level_full_deg: float  # torso within this of horizontal: fully a hip-thrust / bridge set-up
+    torso_level_zero_deg: float  # torso this steep or steeper: not the set-up at all (standing, upside-down legs)
+    min_score: float             # a rotation must score at least this to count as upright
+    min_margin: float            # ... and beat the stored orientation by this much to replace it
+
+
 class Thresholds(Mapping[str, float]):
     """The rule thresholds of a profile by key (`knee_max_deg`), read as `t["knee_max_deg"]` or `t.knee_max_deg`."""
 
@@ -116,11 +129,13 @@ class Profile:
     reliability: Reliability
     recognition: Recognition
     gate: Gate
+    orientation: OrientationSettings
     thresholds: Thresholds
 
 
 SECTIONS = {"profile": None, "pose": PoseSettings, "calibration": Calibration, "reps": RepSettings,
-            "smoothing": SmoothingSettings, "reliability": Reliability, "recognition": Recognition, "gate": Gate, "rules": None}
+            "smoothing": SmoothingSettings, "reliability": Reliability, "recognition": Recognition, "gate": Gate,
+            "orientation": OrientationSettings, "rules": None}
 
 
 def read_toml(text: str, source: str) -> dict:

@@ -160,3 +160,54 @@ class PoseEstimator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class ImagePoseEstimator:
+    """PoseLandmarker in IMAGE mode: each picture on its own, no tracking between calls. For probes on a few
+    unrelated pictures (the orientation probe turns the same frame four ways), where VIDEO mode would carry the
+    last frame's body region over to the next. Context manager, like PoseEstimator."""
+
+    def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 1280) -> None:
+        self.model_path = resolve_model(model)
+        self.max_side_px = max_side_px
+        try:
+            import mediapipe as mp
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as e:  # pragma: no cover
+            raise ModelError(f"mediapipe is not installed ({e}): run `make setup`") from None
+        self._mp = mp
+        opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(self.model_path)),
+                                            running_mode=vision.RunningMode.IMAGE, num_poses=1)
+        try:
+            with quiet_native_stderr():
+                self._lm = vision.PoseLandmarker.create_from_options(opts)
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"pose model {self.model_path} could not be loaded ({e}); pass a MediaPipe "
+                             f"pose_landmarker .task bundle to --model") from None
+
+    model_input = PoseEstimator.model_input
+
+    def detect(self, image_rgb: np.ndarray, t_s: float = 0.0) -> PoseFrame:
+        """Pose of one RGB picture (downscaled like PoseEstimator's input), landmarks in its own pixels."""
+        h, w = image_rgb.shape[:2]
+        small = self.model_input(image_rgb)
+        img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+        with quiet_native_stderr():
+            res = self._lm.detect(img)
+        if not res.pose_landmarks:
+            return PoseFrame.missing(t_s)
+        arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0)
+                        for p in res.pose_landmarks[0]], dtype=float)
+        return PoseFrame(t_s, (arr[:, :2] * (w, h)).reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True)
+
+    def close(self) -> None:
+        if self._lm is not None:
+            lm, self._lm = self._lm, None
+            with quiet_native_stderr():
+                lm.close()
+
+    def __enter__(self) -> "ImagePoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

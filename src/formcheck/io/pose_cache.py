@@ -1,6 +1,10 @@
 """The model's landmarks per clip, cached on disk, so a change to geometry, rules or calibration re-scores every
 labelled clip in seconds instead of re-running the model (minutes). Keyed by what decides the landmarks: the
 clip's bytes (sha256), the model's bytes and the downscale limit. The end-to-end path (`analyze`) never reads it.
+
+The landmarks are those of the picture turned upright as `analyze` turns it (io/orientation_probe.py). The entry
+records the probe's settings and decision; an entry made with other settings (or before the probe existed) is
+re-probed (a second) and kept when the decision is the same, recomputed when it is not.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.core.config import OrientationSettings
 from formcheck.core.skeleton import N_LANDMARKS
 from formcheck.core.types import PoseFrame, VideoInfo
 
@@ -43,6 +48,9 @@ class CachedClip:
     poses: list[PoseFrame]
     model: str            # model file name
     decode_warning: str = ""
+    orientation_warning: str = ""
+    #: the probe's record: settings, min_visibility, rotation_cw_deg (None: an entry from before the probe)
+    orientation: dict | None = None
 
 
 def save(path: Path, clip: CachedClip) -> None:
@@ -54,7 +62,8 @@ def save(path: Path, clip: CachedClip) -> None:
     world = np.stack([p.world_m if p.world_m is not None else np.full((N_LANDMARKS, 3), np.nan)
                       for p in clip.poses]) if n else np.zeros((0, N_LANDMARKS, 3))
     meta = json.dumps({"info": dataclasses.asdict(clip.info), "model": clip.model,
-                       "decode_warning": clip.decode_warning, "format": FORMAT})
+                       "decode_warning": clip.decode_warning, "orientation_warning": clip.orientation_warning,
+                       "orientation": clip.orientation, "format": FORMAT})
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
     os.close(fd)
@@ -72,24 +81,52 @@ def load(path: Path) -> CachedClip | None:
         t, xy, vis, det, world = z["t_s"], z["xy_px"], z["visibility"], z["detected"], z["world_m"]
     poses = [PoseFrame(float(t[i]), xy[i], vis[i], bool(det[i]),
                        world[i] if det[i] and np.isfinite(world[i]).all() else None) for i in range(len(t))]
-    return CachedClip(VideoInfo(**meta["info"]), poses, meta["model"], meta.get("decode_warning", ""))
+    return CachedClip(VideoInfo(**meta["info"]), poses, meta["model"], meta.get("decode_warning", ""),
+                      meta.get("orientation_warning", ""), meta.get("orientation"))
+
+
+def _orientation_record(settings: OrientationSettings, min_visibility: float, rotation_cw_deg: int) -> dict:
+    return {"settings": dataclasses.asdict(settings), "min_visibility": min_visibility,
+            "rotation_cw_deg": rotation_cw_deg}
 
 
 def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, max_side_px: int = 1280,
-             cache_dir: str | os.PathLike | None = None) -> CachedClip:
-    """The clip's pose per frame from the cache, or from the model (then cached)."""
+             cache_dir: str | os.PathLike | None = None, orientation: OrientationSettings | None = None,
+             min_visibility: float | None = None) -> CachedClip:
+    """The clip's pose per frame (of the upright picture) from the cache, or from the model (then cached).
+
+    orientation, min_visibility: the probe's settings (default: the shipped hip-thrust profile's, which every
+    shipped exercise shares).
+    """
+    from formcheck.io.orientation_probe import probe_orientation
     from formcheck.io.pose import PoseEstimator, resolve_model
     from formcheck.io.video_file import VideoFile
 
+    if orientation is None or min_visibility is None:
+        from formcheck.exercises import load_profile
+
+        prof = load_profile()
+        orientation = orientation or prof.orientation
+        min_visibility = prof.pose.min_visibility if min_visibility is None else min_visibility
     model_path = resolve_model(model)
     path = Path(cache_dir or default_dir()) / f"{cache_key(clip, model_path, max_side_px)}.npz"
     hit = load(path)
     if hit is not None:
+        rec = hit.orientation
+        if rec is not None and rec["settings"] == dataclasses.asdict(orientation) \
+                and rec["min_visibility"] == min_visibility:
+            return hit
+    decision = probe_orientation(clip, orientation, min_visibility, model_path, max_side_px)
+    record = _orientation_record(orientation, min_visibility, decision.rotation_cw_deg)
+    if hit is not None and decision.rotation_cw_deg == (hit.orientation or {}).get("rotation_cw_deg", 0):
+        hit = dataclasses.replace(hit, orientation_warning=decision.warning, orientation=record)
+        save(path, hit)                     # the same picture: only the record is brought up to date
         return hit
-    with VideoFile(clip) as src, PoseEstimator(model_path, max_side_px) as est:
+    src = VideoFile(clip, extra_rotation_cw_deg=decision.rotation_cw_deg)
+    with src, PoseEstimator(model_path, max_side_px) as est:
         size = (src.info.width, src.info.height)
         poses = [est.detect(est.model_input(fr.image), fr.t_s, size) for fr in src]
         info = dataclasses.replace(src.info, n_frames=len(poses))
-        out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "")
+        out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "", decision.warning, record)
     save(path, out)
     return out

@@ -48,10 +48,18 @@ def upright(image: np.ndarray, rotation_cw_deg: int) -> np.ndarray:
 
 
 class VideoFile:
-    """A video file opened for reading. Iterate it for frames; `info` describes it (after rotation)."""
+    """A video file opened for reading. Iterate it for frames; `info` describes it (after rotation).
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    extra_rotation_cw_deg: a further clockwise turn on top of the container's own rotation, for a clip whose
+    rotation flag is missing or wrong (the orientation probe, io/orientation_probe.py, finds it from the pose).
+    """
+
+    def __init__(self, path: str | os.PathLike, extra_rotation_cw_deg: int = 0) -> None:
         import av
+
+        if extra_rotation_cw_deg % 90:
+            raise ValueError(f"extra_rotation_cw_deg must be a multiple of 90, got {extra_rotation_cw_deg}")
+        self.extra_rotation_cw_deg = extra_rotation_cw_deg % 360
 
         self.path = Path(path)
         if not self.path.exists():
@@ -82,11 +90,12 @@ class VideoFile:
         except StopIteration:
             self._container.close()
             raise InputError(f"{self.path}: no frame could be decoded (empty or truncated); re-export the clip") from None
-        self._rotation = _rotation_of(self._stream, self._first)
+        self._rotation = (_rotation_of(self._stream, self._first) + self.extra_rotation_cw_deg) % 360
         w, h = cc.width, cc.height
         if self._rotation in (90, 270):
             w, h = h, w
         self.decode_warning = ""
+        self.orientation_warning = ""   # set by whoever chose extra_rotation_cw_deg: what was done, or "cannot tell"
         self.info = VideoInfo(str(self.path), int(w), int(h), fps, int(n), dur, self._rotation, cc.name)
 
     def _decode(self):
@@ -116,6 +125,27 @@ class VideoFile:
             img = fr.to_ndarray(format="rgb24")
             yield Frame(i, t, upright(img, self._rotation))
             i += 1
+
+    def spread_frames(self, n: int) -> Iterator[Frame]:
+        """About `n` upright frames spread evenly over the clip (the first decoded at or after the middle of each of
+        n equal parts of its duration), for a probe, as they are decoded. Non-reference frames are not decoded at
+        all (no other frame needs them: a third to a half of an H.264 clip's decode) and only the chosen frames
+        are converted. It uses the file up: open another VideoFile to analyse the clip. With no duration in the
+        container, one frame a second from the start."""
+        dur = self.info.duration_s or (self.info.n_frames / self.info.fps if self.info.n_frames else 0.0)
+        want = [(k + 0.5) * dur / n for k in range(n)] if dur > 0 else [float(k) for k in range(n)]
+        first, self._first = self._first, None
+        self._stream.codec_context.skip_frame = "NONREF"
+        j = 0
+        for fr in _chain([first] if first is not None else [], self._decode()):
+            t = float(fr.time) if fr.time is not None else 0.0
+            if t + 1e-6 < want[j]:
+                continue
+            yield Frame(round(t * self.info.fps), t, upright(fr.to_ndarray(format="rgb24"), self._rotation))
+            while j < len(want) and want[j] <= t + 1e-6:
+                j += 1
+            if j == len(want):
+                return
 
     def close(self) -> None:
         self._container.close()

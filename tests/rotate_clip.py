@@ -1,0 +1,50 @@
+"""Copies of a clip turned by 90 / 180 / 270 deg with no rotation flag: what a phone that drops the flag produces.
+
+lossless: H.264 in RGB at qp 0 (libx264rgb), so that turning the copy back gives the original's decoded pixels
+exactly and the analysis of the copy must match the original's, not just come close. Otherwise ordinary lossy
+H.264 (yuv420p, crf 23), as a phone would write it. Timestamps are copied from the source.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+
+def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossless: bool = True,
+                 max_frames: int | None = None) -> Path:
+    """Write `src` (as formcheck decodes it: upright by its own flag) turned clockwise by rotation_cw_deg; only its
+    first max_frames frames when given (a short cut for tests that need the model, not the reps)."""
+    import av
+
+    from formcheck.io.video_file import VideoFile, upright
+
+    dst = Path(dst)
+    with VideoFile(src) as vf:
+        rate = Fraction(vf.info.fps).limit_denominator(1001)
+        out = av.open(str(dst), mode="w")
+        try:
+            s = out.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
+            w, h = (vf.info.height, vf.info.width) if rotation_cw_deg % 180 else (vf.info.width, vf.info.height)
+            s.width, s.height = w, h
+            s.pix_fmt = "rgb24" if lossless else "yuv420p"
+            s.options = {"qp": "0", "preset": "ultrafast"} if lossless else {"crf": "23", "preset": "veryfast"}
+            s.time_base = Fraction(1, 90000)
+            last = -1
+            for fr in vf:
+                if max_frames is not None and fr.index >= max_frames:
+                    break
+                img = upright(fr.image, rotation_cw_deg)
+                if not lossless:
+                    img = img[: h - h % 2, : w - w % 2]
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                frame.pts = last = max(int(round(fr.t_s * 90000)), last + 1)
+                frame.time_base = Fraction(1, 90000)
+                for pkt in s.encode(frame):
+                    out.mux(pkt)
+            for pkt in s.encode():
+                out.mux(pkt)
+        finally:
+            out.close()
+    return dst
