@@ -194,13 +194,14 @@ class PeopleEstimator:
     lifter alone would give.
 
     A one-pose graph follows one body from frame to frame (its crop comes from the previous landmarks). Every
-    `people_check_s` a multi-pose graph searches the whole frame; a body no graph follows gets a new one (up to
-    `max_people`). Each graph is fed the frame with the other followed people greyed out (their landmark boxes,
-    grown by `mask_margin_frac`, never over its own person's box), so it cannot jump to them. A graph that finds
-    nobody (or only someone another graph follows) for `drop_unseen_s` is closed, the last one never. With one
-    person in view the only graph sees every frame untouched: exactly `PoseEstimator`'s output, at ~1.1x its cost
-    (the search). num_poses > 1 alone would re-detect on every frame, move the landmarks and halve the speed
-    (README "Several people").
+    `people_check_s` a search graph looks at the frame with everyone followed greyed out; a body it finds there
+    gets a graph of its own (up to `max_people`). (A multi-pose graph on the whole frame misses a small person
+    beside a large one: its detector sees the frame at 224 px.) Each graph is fed the frame with the other
+    followed people greyed out (their landmark boxes grown by `mask_margin_frac`, never over its own person's box)
+    so it cannot jump to them. A graph that finds nobody new for `drop_unseen_s` is closed, the last one never.
+    With one person in view the only graph sees every frame untouched: exactly `PoseEstimator`'s output, plus one
+    search every `people_check_s`. num_poses > 1 instead re-detects on every frame, moves the landmarks and costs
+    ~1.8x (README "Several people").
     """
 
     def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960,
@@ -211,8 +212,7 @@ class PeopleEstimator:
         self.model_path = resolve_model(model)
         self.max_side_px = max_side_px
         self._slots: list[_Slot] = [_Slot(PoseEstimator(self.model_path, max_side_px))]
-        n = self.settings.max_people
-        self._search = PoseEstimator(self.model_path, max_side_px, num_poses=n) if n > 1 else None
+        self._search = PoseEstimator(self.model_path, max_side_px) if self.settings.max_people > 1 else None
         self._next_search_s = -math.inf
         self.n_searches = 0
         self.max_followed = 1
@@ -275,13 +275,15 @@ class PeopleEstimator:
         if self._search is not None and t_s >= self._next_search_s and len(out) == len(self._slots) < s.max_people:
             self._next_search_s = t_s + s.people_check_s
             self.n_searches += 1
-            found = distinct(self._search.detect_all(small, t_s, frame_size), s.same_person_torso)
+            img = small.copy()           # everyone followed greyed out: the detector sees only who is left
+            for b in (self._box(p, scale, small.shape[:2]) for p in out):
+                if b is not None:
+                    img[b[1]:b[3], b[0]:b[2]] = 128
+            found = distinct(self._search.detect_all(img, t_s, frame_size), s.same_person_torso)
             known = match([body_centre(p) for p in found], [body_centre(p) for p in out], s.match_max_torso)
             for j, p in enumerate(found):
-                if j in known or len(self._slots) >= s.max_people:
-                    continue
-                if len(distinct(out + [p], s.same_person_torso)) == len(out):
-                    continue
+                if j in known or len(distinct(out + [p], s.same_person_torso)) == len(out):
+                    continue                 # a limb of someone followed, sticking out of their box
                 sl = _Slot(PoseEstimator(self.model_path, self.max_side_px))
                 sl.pose, sl.last_seen_s = p, t_s
                 self._slots.append(sl)
