@@ -194,14 +194,14 @@ class PeopleEstimator:
     lifter alone would give.
 
     A one-pose graph follows one body from frame to frame (its crop comes from the previous landmarks). Every
-    `people_check_s` a search graph looks at the frame with everyone followed greyed out; a body it finds there
-    gets a graph of its own (up to `max_people`). (A multi-pose graph on the whole frame misses a small person
-    beside a large one: its detector sees the frame at 224 px.) Each graph is fed the frame with the other
-    followed people greyed out (their landmark boxes grown by `mask_margin_frac`, never over its own person's box)
-    so it cannot jump to them. A graph that finds nobody new for `drop_unseen_s` is closed, the last one never.
-    With one person in view the only graph sees every frame untouched: exactly `PoseEstimator`'s output, plus one
-    search every `people_check_s`. num_poses > 1 instead re-detects on every frame, moves the landmarks and costs
-    ~1.8x (README "Several people").
+    `people_check_s` a search graph looks at the frame with everyone followed greyed out; a body it finds there in
+    `search_confirm` searches in a row gets a graph of its own (up to `max_people`). (A multi-pose graph on the
+    whole frame missed a 640 px lifter beside a push-up picture: its detector sees the frame at 224 px.) Each
+    graph is fed the frame with the other followed people greyed out (their landmark boxes grown by
+    `mask_margin_frac`, never over its own person's box) so it cannot jump to them. A graph that finds nobody new
+    for `drop_unseen_s` is closed, the last one never. With one person in view the only graph sees every frame
+    untouched: exactly `PoseEstimator`'s output, plus one search every `people_check_s`. num_poses > 1 instead
+    re-detects on every frame, moves the landmarks and costs ~1.8x (README "Several people").
     """
 
     def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960,
@@ -214,6 +214,7 @@ class PeopleEstimator:
         self._slots: list[_Slot] = [_Slot(PoseEstimator(self.model_path, max_side_px))]
         self._search = PoseEstimator(self.model_path, max_side_px) if self.settings.max_people > 1 else None
         self._next_search_s = -math.inf
+        self._candidates: list[tuple[PoseFrame, int]] = []   # found by the last search, not followed yet
         self.n_searches = 0
         self.max_followed = 1
 
@@ -281,13 +282,20 @@ class PeopleEstimator:
                     img[b[1]:b[3], b[0]:b[2]] = 128
             found = distinct(self._search.detect_all(img, t_s, frame_size), s.same_person_torso)
             known = match([body_centre(p) for p in found], [body_centre(p) for p in out], s.match_max_torso)
-            for j, p in enumerate(found):
-                if j in known or len(distinct(out + [p], s.same_person_torso)) == len(out):
-                    continue                 # a limb of someone followed, sticking out of their box
-                sl = _Slot(PoseEstimator(self.model_path, self.max_side_px))
-                sl.pose, sl.last_seen_s = p, t_s
-                self._slots.append(sl)
-                out.append(p)
+            new = [p for j, p in enumerate(found) if j not in known
+                   and len(distinct(out + [p], s.same_person_torso)) > len(out)]   # not a limb of someone followed
+            # Someone new must be found by `search_confirm` searches in a row at about the same place: clutter beside
+            # a greyed-out body (a bench, the plates) or half a body the model misfitted shows up once, not twice.
+            seen = match([body_centre(p) for p in new], [body_centre(p) for p, _ in self._candidates],
+                         s.match_max_torso)
+            self._candidates = [(p, 1 + (self._candidates[seen[j]][1] if j in seen else 0)) for j, p in enumerate(new)]
+            for p, n in self._candidates:
+                if n >= s.search_confirm and len(self._slots) < s.max_people:
+                    sl = _Slot(PoseEstimator(self.model_path, self.max_side_px))
+                    sl.pose, sl.last_seen_s = p, t_s
+                    self._slots.append(sl)
+                    out.append(p)
+            self._candidates = [(p, n) for p, n in self._candidates if n < s.search_confirm]
             self.max_followed = max(self.max_followed, len(self._slots))
         keep = [sl for sl in self._slots if t_s - sl.last_seen_s <= s.drop_unseen_s]
         if not keep:          # nobody in view: keep the graph that saw someone last (one graph always stays)
