@@ -158,3 +158,12 @@ def test_cached_landmarks_replay_the_same_through_people_tracker(name):
     got = build_analysis(tr, want.video, reps, n_frames=want.n_frames, detection_rate=tr.detection_rate,
                          model_name=clip.model, warnings=want.warnings)
     assert json.dumps(got.to_dict(), sort_keys=True) == json.dumps(want.to_dict(), sort_keys=True)
+
+
+@pytest.mark.parametrize("key", ["max_people", "search_confirm"])
+def test_a_profile_asking_for_nobody_is_refused_with_what_to_fix(key):
+    from formcheck.core.config import ProfileError
+    from formcheck.io.pose import PeopleEstimator
+
+    with pytest.raises(ProfileError, match=rf"\[pose\] {key} must be at least 1, got 0"):
+        PeopleEstimator(settings=dataclasses.replace(POSE, **{key: 0}))

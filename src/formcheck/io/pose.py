@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.core.config import PoseSettings
+from formcheck.core.config import PoseSettings, ProfileError
 from formcheck.core.errors import ModelError
 from formcheck.core.skeleton import N_LANDMARKS
 from formcheck.core.types import PoseFrame
@@ -209,6 +209,11 @@ class PeopleEstimator:
         from formcheck.exercises import load_profile
 
         self.settings = settings or load_profile().pose
+        for key in ("max_people", "search_confirm"):
+            if getattr(self.settings, key) < 1:
+                raise ProfileError(f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the "
+                                   f"profile (1 follows only the model's first person)" if key == "max_people" else
+                                   f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the profile")
         self.model_path = resolve_model(model)
         self.max_side_px = max_side_px
         self._slots: list[_Slot] = [_Slot(PoseEstimator(self.model_path, max_side_px))]
