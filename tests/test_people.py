@@ -167,3 +167,20 @@ def test_a_profile_asking_for_nobody_is_refused_with_what_to_fix(key):
 
     with pytest.raises(ProfileError, match=rf"\[pose\] {key} must be at least 1, got 0"):
         PeopleEstimator(settings=dataclasses.replace(POSE, **{key: 0}))
+
+
+def test_reset_starts_the_count_again_and_keeps_who_is_who():
+    """Live 'r' / pause: everyone counts from zero, the people (and who is shown) stay."""
+    frames, want = _alone()
+    tr = PeopleTracker(CANDS)
+    half = len(frames) // 2
+    for f in frames[:half]:
+        tr.update([_standing(f.t_s, 400.0), f], f.t_s)
+    assert tr.reps and len(tr.people) == 2
+    shown = tr.lifter
+    tr.reset()
+    assert tr.reps == [] and len(tr.people) == 2 and tr.lifter is shown
+    for f in frames[half:]:
+        st = tr.update([_standing(f.t_s, 400.0), f], f.t_s)
+        assert st.pose is f
+    assert len(tr.finish()) >= 1
