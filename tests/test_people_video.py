@@ -28,9 +28,11 @@ SQUATS = REAL / "n04_db_box_squat_side.mp4"
 
 
 def _frames(path: Path) -> tuple[list[np.ndarray], float]:
-    with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        return [f.to_ndarray(format="rgb24") for f in c.decode(s)], float(s.average_rate)
+    """Upright RGB frames as analyze sees them (a phone clip's rotation applied) and the frame rate."""
+    from formcheck.io.video_file import VideoFile
+
+    with VideoFile(path) as src:
+        return [fr.image for fr in src], src.info.fps
 
 
 def _to_height(img: np.ndarray, h: int) -> np.ndarray:
