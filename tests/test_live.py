@@ -27,6 +27,7 @@ from formcheck.exercises.hip_thrust import HIP_THRUST
 CUES = HIP_THRUST.cues
 from formcheck.core.setup_check import GOOD_TO_GO, NO_PERSON, SetupGate, SetupSettings, check_setup, frame_brightness
 from formcheck.core.skeleton import LM
+from formcheck.core.people import PeopleTracker
 from formcheck.core.tracker import SetTracker
 from formcheck.core.types import PoseFrame
 from formcheck.io.video_writer import H264Writer
@@ -272,10 +273,10 @@ def test_coach_is_window_free_frames_in_what_to_show_and_say_out():
         def __init__(self):
             self.by_t = {round(p.t_s, 6): p for p in poses}
 
-        def detect(self, image, t_s, frame_size=None):
-            return self.by_t[round(t_s, 6)]
+        def detect_all(self, image, t_s, frame_size=None):
+            return [self.by_t[round(t_s, 6)]]
 
-    tracker = SetTracker(candidates("hip_thrust"))
+    tracker = PeopleTracker(candidates("hip_thrust"))
     coach = Coach(FrameStep(Stub(), tracker), VideoInfo("stub", 640, 480, 30.0, 0, 0.0), skip_setup=True)
     said = []
     for i, p in enumerate(poses):

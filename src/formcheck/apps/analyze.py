@@ -12,15 +12,14 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis, require_set
+from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis, open_people, require_set
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, OutputError
 from formcheck.io.orientation_probe import open_upright
-from formcheck.io.pose import PoseEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
-from formcheck.core.tracker import SetTracker
+from formcheck.core.people import PeopleTracker
 from formcheck.core.types import Analysis, VideoInfo
 from formcheck.exercises import candidates, exercise_of
 
@@ -141,14 +140,13 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
 def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model, video: bool, thumbs: bool,
          progress: Progress | None) -> tuple[Analysis, Profile, list[bytes | None] | None]:
     info: VideoInfo = src.info
-    tracker = SetTracker(cands)
-    prof = tracker.profile
+    tracker = PeopleTracker(cands)
     frames_q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     dec_err: list = []
     enc: Encoder | None = None
     n = 0
     reps_shown: tuple = ()      # snapshot for the overlay, rebuilt only when a rep closes
-    with PoseEstimator(model, prof.pose.max_model_side_px) as est, open(tmp / "frames.csv", "w", newline="") as fh:
+    with open_people(tracker, model) as est, open(tmp / "frames.csv", "w", newline="") as fh:
         step = FrameStep(est, tracker)
         csv_out = FrameCsv(fh)
         # The decode thread also prepares the model's input (downscaling large frames), off the inference path.
@@ -168,8 +166,8 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
                 st = step(model_image, fr.t_s, size)
                 csv_out.write(st)
                 if enc is not None:
-                    if len(reps_shown) != len(tracker.reps):
-                        reps_shown = tuple(tracker.reps)
+                    if len(reps_shown) != len(tracker.reps) or reps_shown and reps_shown[0] is not tracker.reps[0]:
+                        reps_shown = tuple(tracker.reps)     # a rep closed, or someone else became the lifter
                     enc.put(fr.image, st, reps_shown)
                 n += 1
                 if progress:

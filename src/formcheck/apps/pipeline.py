@@ -1,5 +1,6 @@
-"""The one frame pipeline `analyze` and `live` share: pose -> SetTracker per frame, overlay + H.264 (+ lockout
-thumbnails) on an encoder thread, and the Analysis built from the finished tracker.
+"""The one frame pipeline `analyze` and `live` share: everyone's pose -> PeopleTracker (a SetTracker per person,
+the lifter's shown) per frame, overlay + H.264 (+ lockout thumbnails) on an encoder thread, and the Analysis built
+from the finished tracker.
 
 Only how frames arrive differs between the two (a decoder thread vs. a camera slot where the newest frame wins),
 so a clip played as a camera gets the same verdicts as `formcheck analyze` on it.
@@ -20,9 +21,10 @@ import numpy as np
 
 from formcheck.core.errors import NoPersonError, NoRepsError
 from formcheck.core.reps import Phase
+from formcheck.core.people import PeopleTracker
 from formcheck.core.tracker import FrameState, SetTracker
 from formcheck.core.types import Analysis, PoseFrame, Rep, VideoInfo
-from formcheck.io.pose import PoseEstimator
+from formcheck.io.pose import PeopleEstimator
 from formcheck.io.video_writer import H264Writer
 from formcheck.render import overlay
 
@@ -39,22 +41,30 @@ _END = object()
 
 # -- per frame -------------------------------------------------------------------------------------------------------
 class FrameStep:
-    """pose -> tracker for one frame. Split in two (`detect`, `track`) for the live set-up check, which looks at
-    the pose before the tracker does (passing it may restart the count on that very frame)."""
+    """poses -> tracker for one frame. Split in two (`detect`, `track`) for the live set-up check, which looks at
+    the lifter's pose before the tracker does (passing it may restart the count on that very frame)."""
 
-    def __init__(self, estimator: PoseEstimator, tracker: SetTracker) -> None:
+    def __init__(self, estimator: PeopleEstimator, tracker: PeopleTracker) -> None:
         self.estimator = estimator
         self.tracker = tracker
 
-    def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
-        """`image_rgb`: the full frame, or `estimator.model_input(frame)` with the full frame's (w, h) as frame_size."""
-        return self.estimator.detect(image_rgb, t_s, frame_size)
+    def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
+               ) -> list[PoseFrame]:
+        """Everyone's pose. `image_rgb`: the full frame, or `estimator.model_input(frame)` with the full frame's
+        (w, h) as frame_size."""
+        return self.estimator.detect_all(image_rgb, t_s, frame_size)
 
-    def track(self, pose: PoseFrame) -> FrameState:
-        return self.tracker.update(pose)
+    def track(self, poses: list[PoseFrame], t_s: float) -> FrameState:
+        return self.tracker.update(poses, t_s)
 
     def __call__(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> FrameState:
-        return self.track(self.detect(image_rgb, t_s, frame_size))
+        return self.track(self.detect(image_rgb, t_s, frame_size), t_s)
+
+
+def open_people(tracker: PeopleTracker, model: str | os.PathLike | None) -> PeopleEstimator:
+    """The pose model set up as the tracker's profile says (downscale limit, how many people it follows)."""
+    pose = tracker.profile.pose
+    return PeopleEstimator(model, pose.max_model_side_px, pose)
 
 
 # -- lockout thumbnails ------------------------------------------------------------------------------------------------
@@ -211,7 +221,7 @@ class Encoder:
 MIN_DETECTION_RATE = 0.2   # below this the clip does not show a lifter the model can follow
 
 
-def require_set(tracker: SetTracker, path: str) -> None:
+def require_set(tracker: PeopleTracker | SetTracker, path: str) -> None:
     """Raise the one-line error of a clip without a result: no person, or no rep (saying what was seen)."""
     if tracker.detection_rate < MIN_DETECTION_RATE:
         raise NoPersonError(f"{path}: no person found in {100 * (1 - tracker.detection_rate):.0f}% of frames; "
@@ -224,7 +234,7 @@ def require_set(tracker: SetTracker, path: str) -> None:
                           f"in frame for the whole set")
 
 
-def build_analysis(tracker: SetTracker, video: VideoInfo, reps: Iterable[Rep], *, n_frames: int,
+def build_analysis(tracker: PeopleTracker | SetTracker, video: VideoInfo, reps: Iterable[Rep], *, n_frames: int,
                    detection_rate: float, model_name: str, warnings: Iterable[str] = ()) -> Analysis:
     """The Analysis (report.json's data) of a finished set. `reps` are passed in because live renumbers them
     across pauses; side, facing, exercise and profile come from the tracker."""

@@ -21,6 +21,13 @@ class ProfileError(FormcheckError, ValueError):
 class PoseSettings:
     min_visibility: float
     max_model_side_px: int
+    max_people: int              # people followed at once (1: only the model's first person)
+    people_check_s: float        # how often the whole frame is searched for people not followed yet
+    search_confirm: int          # searches in a row that must find someone new before they are followed
+    match_max_torso: float       # a pose is a person seen before when its centre is this near (torso lengths)
+    same_person_torso: float     # two poses nearer than this are one body found twice
+    drop_unseen_s: float         # a person unseen this long is forgotten (not the lifter, not one with reps)
+    mask_margin_frac: float      # others' boxes grow by this share of their size when hidden from a person's graph
 
 
 @dataclass(frozen=True)

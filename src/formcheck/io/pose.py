@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from formcheck.core.config import PoseSettings, ProfileError
 from formcheck.core.errors import ModelError
 from formcheck.core.skeleton import N_LANDMARKS
 from formcheck.core.types import PoseFrame
@@ -81,11 +83,21 @@ def quiet_native_stderr():
 
 
 class PoseEstimator:
-    """MediaPipe PoseLandmarker in VIDEO mode. Use as a context manager so `close()` always runs."""
+    """MediaPipe PoseLandmarker in VIDEO mode. Use as a context manager so `close()` always runs.
 
-    def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960, num_threads: int | None = None) -> None:
+    num_poses: how many people the model may return per frame (`detect_all`). With 1 the graph tracks the person
+    from the previous frame's landmarks; with more it runs its person detector on every frame until it tracks that
+    many, which costs ~1.8x and moves the landmarks (measured, README "Several people"): `PeopleEstimator` below
+    keeps a 1-pose graph for the single-person case.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960, num_threads: int | None = None,
+                 num_poses: int = 1) -> None:
+        if num_poses < 1:
+            raise ValueError(f"num_poses must be at least 1, got {num_poses}")
         self.model_path = resolve_model(model)
         self.max_side_px = max_side_px
+        self.num_poses = num_poses
         try:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions, vision
@@ -95,7 +107,7 @@ class PoseEstimator:
         opts = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
             running_mode=vision.RunningMode.VIDEO,
-            num_poses=1,
+            num_poses=num_poses,
         )
         try:
             with quiet_native_stderr():
@@ -120,10 +132,16 @@ class PoseEstimator:
         return cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
     def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
-        """Pose of one upright RGB frame, landmarks in the pixels of the full frame.
+        """Pose of one upright RGB frame, landmarks in the pixels of the full frame (the model's first person).
 
         frame_size: (width, height) of the full frame when `image_rgb` is already `model_input(frame)`.
         """
+        poses = self.detect_all(image_rgb, t_s, frame_size)
+        return poses[0] if poses else PoseFrame.missing(t_s)
+
+    def detect_all(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
+                   ) -> list[PoseFrame]:
+        """Every pose the model found in one frame (at most `num_poses`, none when nobody is in view)."""
         if frame_size is None:
             h, w = image_rgb.shape[:2]
             small = self.model_input(image_rgb)
@@ -138,15 +156,15 @@ class PoseEstimator:
             with quiet_native_stderr():
                 res = self._lm.detect_for_video(img, t_ms)
             self._warm = True
-        if not res.pose_landmarks:
-            return PoseFrame.missing(t_s)
-        lms = res.pose_landmarks[0]
-        arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
-        xy = arr[:, :2] * (w, h)
-        world = None
-        if res.pose_world_landmarks:
-            world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks[0]], dtype=float)
-        return PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world)
+        out = []
+        for i, lms in enumerate(res.pose_landmarks or ()):
+            arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
+            xy = arr[:, :2] * (w, h)
+            world = None
+            if res.pose_world_landmarks and i < len(res.pose_world_landmarks):
+                world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks[i]], dtype=float)
+            out.append(PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world))
+        return out
 
     def close(self) -> None:
         """Release the graph. Its TFLite delegates log "DestroyAccelerator" lines to fd 2 as they go: muted."""
@@ -207,6 +225,151 @@ class ImagePoseEstimator:
                 lm.close()
 
     def __enter__(self) -> "ImagePoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Slot:
+    """One followed person: a one-pose graph of their own and the last pose it found."""
+
+    def __init__(self, est: PoseEstimator) -> None:
+        self.est = est
+        self.pose: PoseFrame | None = None
+        self.last_seen_s = -math.inf
+
+
+class PeopleEstimator:
+    """Everyone in view, each through a one-pose graph of their own, so the lifter's landmarks are the ones the
+    lifter alone would give.
+
+    A one-pose graph follows one body from frame to frame (its crop comes from the previous landmarks). Every
+    `people_check_s` a search graph looks at the frame with everyone followed greyed out; a body it finds there in
+    `search_confirm` searches in a row gets a graph of its own (up to `max_people`). (A multi-pose graph on the
+    whole frame missed a 640 px lifter beside a push-up picture: its detector sees the frame at 224 px.) Each
+    graph is fed the frame with the other followed people greyed out (their landmark boxes grown by
+    `mask_margin_frac`, never over its own person's box) so it cannot jump to them. A graph that finds nobody new
+    for `drop_unseen_s` is closed, the last one never. With one person in view the only graph sees every frame
+    untouched: exactly `PoseEstimator`'s output, plus one search every `people_check_s`. num_poses > 1 instead
+    re-detects on every frame, moves the landmarks and costs ~1.8x (README "Several people").
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960,
+                 settings: PoseSettings | None = None) -> None:
+        from formcheck.exercises import load_profile
+
+        self.settings = settings or load_profile().pose
+        for key in ("max_people", "search_confirm"):
+            if getattr(self.settings, key) < 1:
+                raise ProfileError(f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the "
+                                   f"profile (1 follows only the model's first person)" if key == "max_people" else
+                                   f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the profile")
+        self.model_path = resolve_model(model)
+        self.max_side_px = max_side_px
+        self._slots: list[_Slot] = [_Slot(PoseEstimator(self.model_path, max_side_px))]
+        self._search = PoseEstimator(self.model_path, max_side_px) if self.settings.max_people > 1 else None
+        self._next_search_s = -math.inf
+        self._candidates: list[tuple[PoseFrame, int]] = []   # found by the last search, not followed yet
+        self.n_searches = 0
+        self.max_followed = 1
+
+    @property
+    def n_followed(self) -> int:
+        return len(self._slots)
+
+    def model_input(self, image_rgb: np.ndarray) -> np.ndarray:
+        return self._slots[0].est.model_input(image_rgb)
+
+    def _box(self, pose: PoseFrame, scale: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """The pose's landmark box in model-input pixels, grown by mask_margin_frac, clipped to the image."""
+        xy = pose.xy_px[np.isfinite(pose.xy_px).all(axis=1)] * scale
+        if not len(xy):
+            return None
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        m = self.settings.mask_margin_frac
+        gx, gy = m * (x1 - x0), m * (y1 - y0)
+        h, w = shape
+        box = (max(0, int(x0 - gx)), max(0, int(y0 - gy)), min(w, int(math.ceil(x1 + gx))),
+               min(h, int(math.ceil(y1 + gy))))
+        return box if box[2] > box[0] and box[3] > box[1] else None
+
+    def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
+        poses = self.detect_all(image_rgb, t_s, frame_size)
+        return poses[0] if poses else PoseFrame.missing(t_s)
+
+    def detect_all(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
+                   ) -> list[PoseFrame]:
+        """Every followed person's pose in this frame (landmarks in full-frame pixels), the model's duplicates
+        left out. frame_size as `PoseEstimator.detect`."""
+        from formcheck.core.people import body_centre, distinct, match
+
+        s = self.settings
+        if frame_size is None:
+            frame_size = (image_rgb.shape[1], image_rgb.shape[0])
+            small = self.model_input(image_rgb)
+        else:
+            small = image_rgb
+        scale = small.shape[1] / frame_size[0]
+        recent = [sl.pose is not None and t_s - sl.last_seen_s <= s.drop_unseen_s for sl in self._slots]
+        boxes = [self._box(sl.pose, scale, small.shape[:2]) if ok else None for sl, ok in zip(self._slots, recent)]
+        out: list[PoseFrame] = []
+        for i, sl in enumerate(self._slots):
+            others = [b for j, b in enumerate(boxes) if j != i and b is not None]
+            img = small
+            if others:
+                img = small.copy()
+                for x0, y0, x1, y1 in others:
+                    img[y0:y1, x0:x1] = 128
+                if boxes[i] is not None:          # never grey out the graph's own person
+                    x0, y0, x1, y1 = boxes[i]
+                    img[y0:y1, x0:x1] = small[y0:y1, x0:x1]
+            pose = sl.est.detect(img, t_s, frame_size)
+            if pose.detected and len(distinct(out + [pose], s.same_person_torso)) > len(out):
+                sl.pose, sl.last_seen_s = pose, t_s
+                out.append(pose)
+        # Search only when every graph has its person: a graph that lost its own would otherwise get a twin.
+        if self._search is not None and t_s >= self._next_search_s and len(out) == len(self._slots) < s.max_people:
+            self._next_search_s = t_s + s.people_check_s
+            self.n_searches += 1
+            img = small.copy()           # everyone followed greyed out: the detector sees only who is left
+            for b in (self._box(p, scale, small.shape[:2]) for p in out):
+                if b is not None:
+                    img[b[1]:b[3], b[0]:b[2]] = 128
+            found = distinct(self._search.detect_all(img, t_s, frame_size), s.same_person_torso)
+            known = match([body_centre(p) for p in found], [body_centre(p) for p in out], s.match_max_torso)
+            new = [p for j, p in enumerate(found) if j not in known
+                   and len(distinct(out + [p], s.same_person_torso)) > len(out)]   # not a limb of someone followed
+            # Someone new must be found by `search_confirm` searches in a row at about the same place: clutter beside
+            # a greyed-out body (a bench, the plates) or half a body the model misfitted shows up once, not twice.
+            seen = match([body_centre(p) for p in new], [body_centre(p) for p, _ in self._candidates],
+                         s.match_max_torso)
+            self._candidates = [(p, 1 + (self._candidates[seen[j]][1] if j in seen else 0)) for j, p in enumerate(new)]
+            for p, n in self._candidates:
+                if n >= s.search_confirm and len(self._slots) < s.max_people:
+                    sl = _Slot(PoseEstimator(self.model_path, self.max_side_px))
+                    sl.pose, sl.last_seen_s = p, t_s
+                    self._slots.append(sl)
+                    out.append(p)
+            self._candidates = [(p, n) for p, n in self._candidates if n < s.search_confirm]
+            self.max_followed = max(self.max_followed, len(self._slots))
+        keep = [sl for sl in self._slots if t_s - sl.last_seen_s <= s.drop_unseen_s]
+        if not keep:          # nobody in view: keep the graph that saw someone last (one graph always stays)
+            keep = [max(self._slots, key=lambda sl: sl.last_seen_s)]
+        for sl in self._slots:
+            if sl not in keep:
+                sl.est.close()
+        self._slots = keep
+        return out
+
+    def close(self) -> None:
+        for sl in self._slots:
+            sl.est.close()
+        if self._search is not None:
+            self._search.close()
+            self._search = None
+
+    def __enter__(self) -> "PeopleEstimator":
         return self
 
     def __exit__(self, *exc) -> None:

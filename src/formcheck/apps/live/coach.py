@@ -19,7 +19,8 @@ from formcheck.apps.pipeline import FrameStep, build_analysis
 from formcheck.core.exercise import Exercise
 from formcheck.core.setup_check import GOOD_TO_GO, SetupGate, SetupSettings, check_setup, frame_brightness, \
     no_person_advice
-from formcheck.core.tracker import FrameState, SetTracker
+from formcheck.core.people import PeopleTracker
+from formcheck.core.tracker import FrameState
 from formcheck.core.types import Rep, VideoInfo
 from formcheck.io.camera import Captured
 from formcheck.render import overlay
@@ -39,7 +40,7 @@ class SetCount:
     1, 2, 3... across pauses. A pause closes the tracker (a rep cut by it is judged on what was seen, or dropped
     if it never reached the top) so the frames skipped while paused are never read as a slow or paused rep."""
 
-    def __init__(self, tracker: SetTracker) -> None:
+    def __init__(self, tracker: PeopleTracker) -> None:
         self.tracker = tracker
         self._kept: list[Rep] = []
 
@@ -110,7 +111,7 @@ class Coach:
     def __init__(self, step: FrameStep, info: VideoInfo, *, skip_setup: bool = False,
                  setup: SetupSettings | None = None, key_help: bool = False) -> None:
         self.step = step
-        self.tracker: SetTracker = step.tracker
+        self.tracker: PeopleTracker = step.tracker
         self.info = info
         self.setup = setup or SetupSettings()
         self.key_help = key_help
@@ -151,7 +152,8 @@ class Coach:
         """Pose -> set-up check or tracker -> overlay, on the newest frame (drawn in place)."""
         t = cap.t_s
         self.last_t_s = t
-        pose = self.step.detect(cap.image, t)
+        poses = self.step.detect(cap.image, t)
+        pose = self.tracker.preview(poses, t)     # the lifter's (or the likeliest) pose, for the set-up check
         message = ""
         gate = self.gate
         if gate is not None and not gate.ready:
@@ -162,7 +164,7 @@ class Coach:
                 self.stats.setup_ok_at_s = round(t, 3)
                 self._good_until = t + GOOD_TO_GO_SHOW_S
                 self._start_set(t)          # the side vote seen during set-up is kept
-        state = self.count.view(self.step.track(pose))
+        state = self.count.view(self.step.track(poses, t))
         self.state = state
         say: tuple[str, ...] = ()
         if self._set_start_t is not None:

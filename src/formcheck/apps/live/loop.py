@@ -19,16 +19,16 @@ from typing import Sequence
 
 from formcheck.apps.live.coach import Coach
 from formcheck.apps.live.result import LiveResult
-from formcheck.apps.pipeline import Encoder, FrameStep
+from formcheck.apps.pipeline import Encoder, FrameStep, open_people
 from formcheck.core.config import Profile
 from formcheck.core.errors import OutputError
 from formcheck.core.exercise import Exercise
 from formcheck.core.setup_check import SetupSettings
-from formcheck.core.tracker import SetTracker
+from formcheck.core.people import PeopleTracker
 from formcheck.exercises import candidates as exercise_candidates
 from formcheck.exercises import exercise_of
 from formcheck.io.camera import LatestFrame, LiveSource
-from formcheck.io.pose import PoseEstimator
+from formcheck.io.pose import PeopleEstimator
 from formcheck.render.window import Window, _check_display
 
 RECORD_QUEUE = 32           # frames the recorder may lag before it drops (the live picture comes first)
@@ -53,7 +53,7 @@ class LiveSession:
         self.source = source
         if candidates is None:
             candidates = [(exercise_of(profile), profile)] if profile is not None else exercise_candidates("auto")
-        self.tracker = SetTracker(candidates)
+        self.tracker = PeopleTracker(candidates)
         self.model = model
         self.window = window
         self.voice = voice
@@ -67,7 +67,7 @@ class LiveSession:
         self.record_path: Path | None = None
         self.slot = LatestFrame()
         self.coach: Coach | None = None
-        self._est: PoseEstimator | None = None
+        self._est: PeopleEstimator | None = None
         self._win: Window | None = None
         self._voice = None
         self._rec: Encoder | None = None
@@ -91,7 +91,7 @@ class LiveSession:
         info = self.source.info
         if self.window:
             _check_display()          # before the model loads: a missing display is the quicker thing to report
-        self._est = PoseEstimator(self.model, self.tracker.profile.pose.max_model_side_px)
+        self._est = open_people(self.tracker, self.model)
         self.model_name = Path(self._est.model_path).name
         self.coach = Coach(FrameStep(self._est, self.tracker), info, skip_setup=self.skip_setup, setup=self.setup,
                            key_help=self.window)
