@@ -12,11 +12,12 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis, open_people, require_set
+from formcheck.apps.pipeline import QUEUE_FRAMES, Encoder, FrameStep, build_analysis, require_set
 from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, OutputError
 from formcheck.io.orientation_probe import open_upright
+from formcheck.io.pose import PeopleEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
 from formcheck.core.people import PeopleTracker
@@ -109,17 +110,34 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
         threading.Thread(target=_warm_matplotlib, daemon=True).start()
     prof0 = cands[0][1]   # every candidate shares the [orientation] and [pose] sections (the bridge's base)
-    src, _ = open_upright(path, prof0.orientation, prof0.pose.min_visibility, model, prof0.pose.max_model_side_px)
+    # The main pass's graphs are set up (~0.6 s) on a thread while the orientation probe runs (~0.5 s): the probe
+    # decides how the frames are turned, not how the model is loaded.
+    loaded: dict = {}
+    loader = threading.Thread(target=_load_people, args=(model, prof0, loaded), name="formcheck-load", daemon=True)
+    loader.start()
+    try:
+        src, _ = open_upright(path, prof0.orientation, prof0.pose.min_visibility, model,
+                              prof0.pose.max_model_side_px)
+    except BaseException:
+        loader.join()
+        if "est" in loaded:
+            loaded["est"].close()
+        raise
+    loader.join()
+    if "error" in loaded:
+        src.close()
+        raise loaded["error"]
+    est = loaded["est"]
     out = Path(out_dir) if out_dir else default_out_dir(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
     except OSError as e:
         src.close()
+        est.close()
         raise OutputError(f"cannot write to {out} ({e.strerror}); pass a writable folder with -o") from None
     try:
-        result, prof, thumbs = _run(src, tmp, cands, model, video, html and video,
-                                    progress)
+        result, prof, thumbs = _run(src, tmp, cands, est, video, html and video, progress)
         if html:
             _write_page(result, tmp, prof, thumbs)
         final = {name: str(out / name) for name in ("annotated.mp4", "frames.csv", "report.html")
@@ -137,8 +155,15 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model, video: bool, thumbs: bool,
-         progress: Progress | None) -> tuple[Analysis, Profile, list[bytes | None] | None]:
+def _load_people(model, prof: Profile, out: dict) -> None:
+    try:
+        out["est"] = PeopleEstimator(model, prof.pose.max_model_side_px, prof.pose)
+    except BaseException as e:  # handed to the caller, which raises it
+        out["error"] = e
+
+
+def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], est: PeopleEstimator, video: bool,
+         thumbs: bool, progress: Progress | None) -> tuple[Analysis, Profile, list[bytes | None] | None]:
     info: VideoInfo = src.info
     tracker = PeopleTracker(cands)
     frames_q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
@@ -146,7 +171,7 @@ def _run(src: VideoFile, tmp: Path, cands: list[tuple[Exercise, Profile]], model
     enc: Encoder | None = None
     n = 0
     reps_shown: tuple = ()      # snapshot for the overlay, rebuilt only when a rep closes
-    with open_people(tracker, model) as est, open(tmp / "frames.csv", "w", newline="") as fh:
+    with est, open(tmp / "frames.csv", "w", newline="") as fh:   # est: made from the same [pose] section
         step = FrameStep(est, tracker)
         csv_out = FrameCsv(fh)
         # The decode thread also prepares the model's input (downscaling large frames), off the inference path.
