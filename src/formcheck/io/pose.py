@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -58,28 +59,43 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return path
 
 
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: int | None = None
+
+
 @contextlib.contextmanager
 def quiet_native_stderr():
     """MediaPipe's C++ side logs set-up and tear-down chatter straight to fd 2 (no Python switch turns it off):
     mute it while the graph is built, warms up and is closed. Python-level errors still raise normally.
-    FORMCHECK_DEBUG=1 lets it through."""
+    FORMCHECK_DEBUG=1 lets it through. fd 2 is process-wide, so nested or concurrent uses (the orientation probe
+    beside the main graphs' set-up) share one mute: the first in saves fd 2, the last out restores it."""
+    global _quiet_depth, _quiet_saved
     if os.environ.get("FORMCHECK_DEBUG"):
         yield
         return
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            try:
+                saved = os.dup(2)
+            except OSError:  # pragma: no cover
+                saved = None
+            if saved is not None:
+                sys.stderr.flush()
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _quiet_saved = saved
+        _quiet_depth += 1
     try:
-        saved = os.dup(2)
-    except OSError:  # pragma: no cover
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        sys.stderr.flush()
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                os.dup2(_quiet_saved, 2)
+                os.close(_quiet_saved)
+                _quiet_saved = None
 
 
 class PoseEstimator:
@@ -152,10 +168,10 @@ class PoseEstimator:
         img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
         if self._warm:
             res = self._lm.detect_for_video(img, t_ms)
-        else:  # the first call logs graph warnings
+        else:  # the first call logs graph warnings, and the first call that finds a body logs its own (NORM_RECT)
             with quiet_native_stderr():
                 res = self._lm.detect_for_video(img, t_ms)
-            self._warm = True
+            self._warm = bool(res.pose_landmarks)
         out = []
         for i, lms in enumerate(res.pose_landmarks or ()):
             arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
