@@ -30,9 +30,6 @@ CUE_GROUPS, CUES, RULE_IDS = HIP_THRUST.cue_groups, HIP_THRUST.cues, HIP_THRUST.
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "sample_videos" / "dev05_head_back.mp4"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 EVIL = '<script>alert("x")</script>&'
 #: the profile's thresholds per rule; each finding's expected text and lo/hi come from the rule, as the judge does
@@ -345,22 +342,6 @@ def dev05(tmp_path_factory):
     result = analyze(CLIP, out, video=True, html=True)
     return out, result
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} missing: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    if os.environ.get("CI") == "true":
-        from playwright.sync_api import sync_playwright
-    else:
-        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, url: str, width: int):

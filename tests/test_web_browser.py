@@ -17,27 +17,10 @@ import time
 import pytest
 
 from webserver import ROOT, SAMPLES, Server, cli_error, env
-from test_report_html import CHROMIUM, CHROMIUM_ARGS
 
 CLIP = SAMPLES / "dev05_head_back.mp4"     # faults on reps 2-3: the verdict tiles are not all green
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} missing: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    if os.environ.get("CI") == "true":
-        from playwright.sync_api import sync_playwright
-    else:
-        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,24 @@ def quiet_native_stderr():
                 _quiet_saved = None
 
 
+def _landmarker(model_path: Path, mode: str, num_poses: int):
+    """(mediapipe module, PoseLandmarker) in running mode "VIDEO" or "IMAGE", built with the native log muted.
+    Raises ModelError with what to do when mediapipe is missing or the bundle does not load."""
+    try:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+    except ImportError as e:  # pragma: no cover
+        raise ModelError(f"mediapipe is not installed ({e}): run `make setup`") from None
+    opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                        running_mode=getattr(vision.RunningMode, mode), num_poses=num_poses)
+    try:
+        with quiet_native_stderr():
+            return mp, vision.PoseLandmarker.create_from_options(opts)
+    except (RuntimeError, ValueError) as e:
+        raise ModelError(f"pose model {model_path} could not be loaded ({e}); pass a MediaPipe "
+                         f"pose_landmarker .task bundle to --model") from None
+
+
 class PoseEstimator:
     """MediaPipe PoseLandmarker in VIDEO mode. Use as a context manager so `close()` always runs.
 
@@ -114,23 +132,7 @@ class PoseEstimator:
         self.model_path = resolve_model(model)
         self.max_side_px = max_side_px
         self.num_poses = num_poses
-        try:
-            import mediapipe as mp
-            from mediapipe.tasks.python import BaseOptions, vision
-        except ImportError as e:  # pragma: no cover
-            raise ModelError(f"mediapipe is not installed ({e}): run `make setup`") from None
-        self._mp = mp
-        opts = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_poses=num_poses,
-        )
-        try:
-            with quiet_native_stderr():
-                self._lm = vision.PoseLandmarker.create_from_options(opts)
-        except (RuntimeError, ValueError) as e:
-            raise ModelError(f"pose model {self.model_path} could not be loaded ({e}); pass a MediaPipe "
-                             f"pose_landmarker .task bundle to --model") from None
+        self._mp, self._lm = _landmarker(self.model_path, "VIDEO", num_poses)
         self._last_ms = -1
         self._warm = False
 
@@ -204,20 +206,7 @@ class ImagePoseEstimator:
     def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 1280) -> None:
         self.model_path = resolve_model(model)
         self.max_side_px = max_side_px
-        try:
-            import mediapipe as mp
-            from mediapipe.tasks.python import BaseOptions, vision
-        except ImportError as e:  # pragma: no cover
-            raise ModelError(f"mediapipe is not installed ({e}): run `make setup`") from None
-        self._mp = mp
-        opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(self.model_path)),
-                                            running_mode=vision.RunningMode.IMAGE, num_poses=1)
-        try:
-            with quiet_native_stderr():
-                self._lm = vision.PoseLandmarker.create_from_options(opts)
-        except (RuntimeError, ValueError) as e:
-            raise ModelError(f"pose model {self.model_path} could not be loaded ({e}); pass a MediaPipe "
-                             f"pose_landmarker .task bundle to --model") from None
+        self._mp, self._lm = _landmarker(self.model_path, "IMAGE", 1)
 
     model_input = PoseEstimator.model_input
 
