@@ -232,25 +232,30 @@ class SetTracker:
             self._close_pending(ev.rep.end_s)
         return ()
 
-    def _starts_plausibly(self, frames: Sequence[FrameFeatures]) -> bool:
-        """Whether a movement's start (torso at its lowest so far) is inside some candidate's recognition range."""
+    def _fitting(self, frames: Sequence[FrameFeatures]) -> tuple[float, list[tuple[Exercise, Profile]]] | None:
+        """The torso angle at the bottom of `frames` (5th percentile) and the candidates whose recognition range
+        holds it (only the set's exercise once decided); None when the torso was never visible."""
         vals = sorted(f.torso_deg for f in frames if math.isfinite(f.torso_deg))
         if not vals:
-            return True
+            return None
         h = vals[int(0.05 * (len(vals) - 1))]
         cands = self.candidates if not self.decided else [(self.exercise, self.profile)]
-        return any(p.recognition.torso_bottom_min_deg <= h <= p.recognition.torso_bottom_max_deg for _, p in cands)
+        return h, [c for c in cands
+                   if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
+
+    def _starts_plausibly(self, frames: Sequence[FrameFeatures]) -> bool:
+        """Whether a movement's start (torso at its lowest so far) is inside some candidate's recognition range."""
+        fit = self._fitting(frames)
+        return fit is None or bool(fit[1])
 
     def _recognise(self, win: RepWindow) -> str:
         """Which candidate this rep is, from the torso angle at its bottom (5th percentile over the rep and its
         set-up): the candidate whose recognition range holds it. Until a rep has been accepted the choice follows
         each rep; then it holds for the set. Returns what was seen when no candidate fits ("" when one does)."""
-        vals = sorted(f.torso_deg for f in win.frames if math.isfinite(f.torso_deg))
-        if not vals:
+        fit = self._fitting(win.frames)
+        if fit is None:
             return "the torso was not visible through the rep"
-        h = vals[int(0.05 * (len(vals) - 1))]
-        fits = [c for c in (self.candidates if not self.decided else [(self.exercise, self.profile)])
-                if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
+        h, fits = fit
         if fits:
             self.exercise, self.profile = fits[0]
             return ""

@@ -116,7 +116,26 @@ def _landmarker(model_path: Path, mode: str, num_poses: int):
                          f"pose_landmarker .task bundle to --model") from None
 
 
-class PoseEstimator:
+class _Graph:
+    """One PoseLandmarker graph (`self._lm`) released by `close()`; use as a context manager so it always runs."""
+
+    _lm = None
+
+    def close(self) -> None:
+        """Release the graph. Its TFLite delegates log "DestroyAccelerator" lines to fd 2 as they go: muted."""
+        if self._lm is not None:
+            lm, self._lm = self._lm, None
+            with quiet_native_stderr():
+                lm.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class PoseEstimator(_Graph):
     """MediaPipe PoseLandmarker in VIDEO mode. Use as a context manager so `close()` always runs.
 
     num_poses: how many people the model may return per frame (`detect_all`). With 1 the graph tracks the person
@@ -184,21 +203,8 @@ class PoseEstimator:
             out.append(PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world))
         return out
 
-    def close(self) -> None:
-        """Release the graph. Its TFLite delegates log "DestroyAccelerator" lines to fd 2 as they go: muted."""
-        if self._lm is not None:
-            lm, self._lm = self._lm, None
-            with quiet_native_stderr():
-                lm.close()
 
-    def __enter__(self) -> "PoseEstimator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class ImagePoseEstimator:
+class ImagePoseEstimator(_Graph):
     """PoseLandmarker in IMAGE mode: each picture on its own, no tracking between calls. For probes on a few
     unrelated pictures (the orientation probe turns the same frame four ways), where VIDEO mode would carry the
     last frame's body region over to the next. Context manager, like PoseEstimator."""
@@ -222,18 +228,6 @@ class ImagePoseEstimator:
         arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0)
                         for p in res.pose_landmarks[0]], dtype=float)
         return PoseFrame(t_s, (arr[:, :2] * (w, h)).reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True)
-
-    def close(self) -> None:
-        if self._lm is not None:
-            lm, self._lm = self._lm, None
-            with quiet_native_stderr():
-                lm.close()
-
-    def __enter__(self) -> "ImagePoseEstimator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class _Slot:
