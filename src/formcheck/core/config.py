@@ -44,8 +44,9 @@ class Calibration:
 @dataclass(frozen=True)
 class SmoothingSettings:
     max_gap_s: float
-    min_cutoff_hz: float
+    min_cutoff_hz: float     # One Euro cut-off of the displayed angles and of the drive the hold is timed on
     beta: float
+    drive_cutoff_hz: float   # One Euro cut-off of the drive copy the rep hysteresis counts on
 
 
 @dataclass(frozen=True)

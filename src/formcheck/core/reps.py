@@ -79,9 +79,12 @@ class RepSegmenter:
         self._t_down_min = math.nan
         self._rep_bottom = math.nan
 
-    def update(self, t_s: float, value: float) -> list[RepEvent]:
+    def update(self, t_s: float, value: float, top_value: float | None = None) -> list[RepEvent]:
+        """value drives the hysteresis; top_value (default: value) is what the lockout window is read from, so a
+        heavily smoothed signal can count reps while a lighter one times the hold."""
         if not math.isfinite(value):
             return []
+        tv = value if top_value is None or not math.isfinite(top_value) else top_value
         s = self.s
         ev: list[RepEvent] = []
         if self.phase == Phase.BOTTOM:
@@ -94,11 +97,11 @@ class RepSegmenter:
                 self._start_s = self._t_near_min if math.isfinite(self._t_near_min) else t_s
                 self._rep_bottom = self._min
                 self._peak, self._t_peak = value, t_s
-                self._top_hist = [(t_s, value)]
+                self._top_hist = [(t_s, tv)]
                 ev.append(RepEvent(RepEventKind.STARTED, t_s, self._times(math.nan)))
             return ev
         if self.phase in (Phase.UP, Phase.TOP):
-            self._top_hist.append((t_s, value))
+            self._top_hist.append((t_s, tv))
             if value > self._peak:
                 self._peak, self._t_peak = value, t_s
             if value >= self._peak - s.top_band_deg:
@@ -122,7 +125,7 @@ class RepSegmenter:
                 ev.append(RepEvent(RepEventKind.ENDED, t_s, times))
             self._begin_bottom(value, t_s, restart_from=(self._down_min, self._t_down_min) if next_drive else None)
             if next_drive:
-                ev.extend(self.update(t_s, value))
+                ev.extend(self.update(t_s, value, top_value))
         return ev
 
     def finish(self, t_s: float) -> list[RepEvent]:
@@ -141,10 +144,9 @@ class RepSegmenter:
             self._min, self._t_near_min = value, t_s
 
     def _lockout_window(self) -> tuple[float, float]:
-        band = self._peak - self.s.top_band_deg
-        # Contiguous span around the peak sample that stays within the band.
-        ts = [t for t, _ in self._top_hist]
-        i_peak = ts.index(self._t_peak)
+        # Contiguous span around the peak sample of the lockout signal that stays within the band.
+        i_peak = max(range(len(self._top_hist)), key=lambda i: self._top_hist[i][1])
+        band = self._top_hist[i_peak][1] - self.s.top_band_deg
         i0 = i_peak
         while i0 > 0 and self._top_hist[i0 - 1][1] >= band:
             i0 -= 1

@@ -78,11 +78,8 @@ class SetTracker:
                                  f"they cannot share one tracker")
         self.exercise, self.profile = ex0, prof0
         self.decided = len(self.candidates) == 1
-        sm = prof0.smoothing
-        self._drive = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
-        self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
-                      for k in ex0.display}
         self.segmenter = RepSegmenter(prof0.reps)
+        self._new_cleaners(prof0.smoothing, ex0)
         self._side_votes = 0.0
         self._head_votes = 0.0
         self._votes: deque[tuple[float, float, float]] = deque()   # (t, side score, head score) in the window
@@ -158,11 +155,16 @@ class SetTracker:
         (standing, squatting: someone before the set) locks nothing."""
         return (self.segmenter.phase != Phase.BOTTOM and self._plausible) or self._set_locked
 
-    def _restart_signals(self) -> None:
-        sm = self.profile.smoothing
+    def _new_cleaners(self, sm, exercise: Exercise) -> None:
+        """Fresh causal filters: the drive twice (the rep hysteresis reads a more smoothed copy than the lockout
+        window and the hold, see [smoothing] drive_cutoff_hz) and each displayed angle."""
         self._drive = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
+        self._drive_reps = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.drive_cutoff_hz, beta=sm.beta)
         self._disp = {k: SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.min_cutoff_hz, beta=sm.beta)
-                      for k in self.exercise.display}
+                      for k in exercise.display}
+
+    def _restart_signals(self) -> None:
+        self._new_cleaners(self.profile.smoothing, self.exercise)
         self.segmenter.reset()
         self._history.clear()
 
@@ -189,7 +191,9 @@ class SetTracker:
         feat = features(measured, self.side, self.head_right, self.profile.pose.min_visibility,
                         self.profile.calibration)
         smooth = {k: c(t, getattr(feat, k)) for k, c in self._disp.items()}
-        drive = self._drive(t, self.exercise.drive_sign * getattr(feat, self.exercise.drive))
+        raw_drive = self.exercise.drive_sign * getattr(feat, self.exercise.drive)
+        drive = self._drive(t, raw_drive)
+        drive_reps = self._drive_reps(t, raw_drive)
 
         self._history.append(feat)
         while self._history and self._history[0].t_s < t - HISTORY_S:
@@ -199,7 +203,7 @@ class SetTracker:
 
         events: list[str] = []
         new: tuple[Finding, ...] = ()
-        for ev in self.segmenter.update(t, drive):
+        for ev in self.segmenter.update(t, drive_reps, drive):
             events.append(ev.kind)
             new += self._on_event(ev)
         return FrameState(t, pose, feat, smooth, self.segmenter.phase, len(self.reps) + (self._pending is not None),
