@@ -88,6 +88,9 @@ def test_five_uploads_at_once_all_finish_with_the_right_results(five):
         assert [[f["verdict"] for f in r["findings"]] for r in got["reps"]] == \
                [[f["verdict"] for f in r["findings"]] for r in expect["reps"]], name
         assert d["clip"] == f"{name}.mp4" and d["n_reps"] == got["n_reps"]
+        # no server path leaves the server: the lifter's file name, the outputs by name
+        assert got["video"]["path"] == f"{name}.mp4"
+        assert got["outputs"] and all("/" not in v for v in got["outputs"].values()), got["outputs"]
         assert set(d["files"]) == {"report.json", "frames.csv", "report.html"}   # video=0: no annotated.mp4
 
 
@@ -103,7 +106,9 @@ def test_history_lists_every_set_with_faults_per_cue(srv, five):
 
 def test_every_file_route_refuses_traversal_absolute_paths_and_unknown_ids(srv, five):
     done = next(iter(five[1].values()))["id"]
-    assert srv.raw("GET", f"/sets/{done}/report.json").status == 200
+    status, headers, body = srv.request("GET", f"/sets/{done}/report.json")
+    assert status == 200 and "attachment" in str(headers).lower()
+    assert str(srv.data).encode() not in body and json.loads(body)["video"]["path"].endswith(".mp4")
     assert srv.raw("GET", "/static/web.js").status == 200
     assert srv.raw("GET", f"/sets/{done}").status == 200      # renders and keeps the page beside the outputs
     cached = [p.name for p in (srv.data / "sets" / done).glob(".page-*.html")]
@@ -378,8 +383,12 @@ def test_import_adds_batch_folders_once(srv, five, tmp_path):
         rows = s.json("GET", "/api/analyses")[1]["analyses"]
         assert len(rows) == 2 and all(r["status"] == "done" and r["source"] == "import" for r in rows)
         d = s.json("GET", f"/api/analyses/{rows[0]['id']}")[1]
-        assert d["report"] in [json.loads((batch / n / "report.json").read_text())
+        from formcheck.apps.web.app import public_report
+
+        # the folder's report as the API gives every report: no path of the machine that analysed it
+        assert d["report"] in [public_report(json.loads((batch / n / "report.json").read_text()), d["clip"])
                                for n in ("dev02_feet_too_far", "dev05_head_back")]
+        assert d["report"]["video"]["path"] == d["clip"] and str(srv.data) not in json.dumps(d["report"])
         assert s.raw("GET", f"/sets/{rows[0]['id']}").status == 200
     finally:
         s.stop()

@@ -40,6 +40,18 @@ DOWNLOADS = (("annotated.mp4", "Annotated video"), ("report.json", "report.json"
              ("report.html", "Stand-alone report (report.html)"))
 
 
+def public_report(report: dict, clip_name: str) -> dict:
+    """report.json as the API and the download give it: the lifter's file name instead of the upload's server path,
+    and the outputs by file name (the server's folders are nobody's business; imported sets carry the paths of the
+    machine that analysed them)."""
+    out = dict(report)
+    if isinstance(out.get("video"), dict):
+        out["video"] = {**out["video"], "path": clip_name}
+    if isinstance(out.get("outputs"), dict):
+        out["outputs"] = {k: Path(str(v)).name for k, v in out["outputs"].items()}
+    return out
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -127,7 +139,8 @@ def create_app(cfg: Config):
                        duration_s=row["duration_s"], cues=row["cues"],
                        files={n: f"/sets/{row['id']}/{n}" for n in SET_FILES if store.set_file(row["id"], n)})
             if with_report:
-                out["report"] = json.loads((store.set_dir(row["id"]) / "report.json").read_text())
+                out["report"] = public_report(json.loads((store.set_dir(row["id"]) / "report.json").read_text()),
+                                              row["clip_name"])
         return out
 
     # --------------------------------------------------------------------------------------------- API
@@ -296,6 +309,11 @@ def create_app(cfg: Config):
             not_found()
         # only the video shows inline; the rest download (report.html has inline script: not run on this origin)
         disposition = "inline" if name == "annotated.mp4" else "attachment"
+        if name == "report.json":
+            body = json.dumps(public_report(json.loads(path.read_text()), row["clip_name"]), indent=1)
+            return Response(body, media_type=SET_FILES[name], headers={
+                "cache-control": "private, max-age=60",
+                "content-disposition": f'attachment; filename="formcheck-{set_id}-{name}"'})
         return FileResponse(path, media_type=SET_FILES[name], filename=f"formcheck-{set_id}-{name}",
                             content_disposition_type=disposition, headers={"cache-control": "private, max-age=60"})
 
