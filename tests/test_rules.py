@@ -150,3 +150,24 @@ def test_a_bridge_named_a_hip_thrust_is_refused_with_what_was_seen():
     for p in rep_profile(None, [BRIDGE, BRIDGE], 30.0):
         tr.update(p)
     assert tr.finish() == [] and "a glute bridge, not a hip thrust" in tr.no_rep_reason()
+
+
+def _knee_verdict(**m):
+    from formcheck.core.judge import judge_metrics
+
+    base = {"knee_deg": 90.0, "knee_deg_valid": 1.0, "knee_deg_iqr": 1.0, "hip_deg": 180.0, "hip_deg_valid": 1.0,
+            "hip_deg_iqr": 1.0, "knee_split": 0.1, "hip_split": 0.05}
+    return {f.rule_id: f for f in judge_metrics({**base, **m}, HIP_THRUST, SHIPPED, 1.0)}["feet_too_far"]
+
+
+def test_limb_lengths_that_jump_only_in_the_image_are_an_oblique_view_not_a_hidden_joint():
+    rel = SHIPPED.reliability
+    jumpy = {"thigh_torso_spread": rel.max_thigh_torso_spread + 0.06, "shin_torso_spread": 0.1}
+    # off the side the image lengths change with the limb's angle; steady 3-D lengths say the joints are seen
+    assert _knee_verdict(**jumpy, limb_world_spread=rel.max_world_limb_spread - 0.03).verdict == "pass"
+    # the 3-D lengths jump too: the model is guessing where a hidden joint is
+    f = _knee_verdict(**jumpy, limb_world_spread=rel.max_world_limb_spread + 0.1)
+    assert f.verdict == "not_judged" and "lengths jump" in f.reason
+    # no 3-D points: the image alone decides, as before
+    assert _knee_verdict(**jumpy, limb_world_spread=float("nan")).verdict == "not_judged"
+    assert _knee_verdict(thigh_torso_spread=0.05, shin_torso_spread=0.05, limb_world_spread=0.9).verdict == "pass"

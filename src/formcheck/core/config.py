@@ -59,6 +59,7 @@ class Reliability:
     max_shin_torso_spread: float
     max_drive_jitter_deg: float
     max_toe_slide_cm: float
+    max_world_limb_spread: float
 
 
 @dataclass(frozen=True)

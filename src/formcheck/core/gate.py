@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from formcheck.core.config import Profile
+from formcheck.core.judge import limbs_jump
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,8 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     knee = _f(m, "knee_deg")
     rel = profile.reliability
     # The knee only speaks when the legs are where the model says (not split, limb lengths steady).
-    legs_ok = not any(math.isfinite(_f(m, k)) and _f(m, k) > lim for k, lim in (
-        ("knee_split", rel.max_knee_split_torso), ("thigh_torso_spread", rel.max_thigh_torso_spread),
-        ("shin_torso_spread", rel.max_shin_torso_spread)))
+    legs_ok = not (math.isfinite(_f(m, "knee_split")) and _f(m, "knee_split") > rel.max_knee_split_torso
+                   or limbs_jump(m, profile))
     if legs_ok and math.isfinite(knee) and knee > g.knee_top_max_deg:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")

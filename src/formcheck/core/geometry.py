@@ -112,6 +112,13 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
     hip2d = float(hip_angle_deg(sh, hip, knee))
     knee_split = float(np.hypot(*(knee - pt("knee", other)))) / torso_len if torso_len > 0 else np.nan
     hip_split = float(np.hypot(*(hip - pt("hip", other)))) / torso_len if torso_len > 0 else np.nan
+    thigh_w = shin_w = float("nan")
+    if pose.world_m is not None:
+        w = pose.world_m
+        torso_w = float(np.linalg.norm(w[j["shoulder"]] - w[j["hip"]]))
+        if torso_w > 0:
+            thigh_w = float(np.linalg.norm(w[j["hip"]] - w[j["knee"]])) / torso_w
+            shin_w = float(np.linalg.norm(w[j["knee"]] - w[j["ankle"]])) / torso_w
     return FrameFeatures(
         t_s=pose.t_s,
         detected=True,
@@ -133,5 +140,7 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         ankle_over_toe_px=float(ankle[1] - toe[1]),
         toe_x_px=float(toe[0]),
         toe_y_px=float(toe[1]),
+        thigh_torso_world=thigh_w,
+        shin_torso_world=shin_w,
     )
 

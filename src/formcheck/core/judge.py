@@ -12,6 +12,24 @@ from formcheck.core.exercise import Exercise, Rule
 from formcheck.core.types import Finding
 
 
+def limbs_jump(m: dict[str, float], profile: Profile) -> bool:
+    """The thigh or shin length against the torso jumps within the rep: the model is guessing a hidden joint.
+
+    Measured in the image, where a limb keeps its length in a side view. Off the side the image lengths change
+    with the limb's angle too (a thigh going level shortens by up to cos(yaw)), so an image jump only counts
+    when the model's 3-D world lengths jump as well (or are missing)."""
+    rel = profile.reliability
+
+    def over(key: str, limit: float) -> bool:
+        v = m.get(key, math.nan)
+        return v is not None and math.isfinite(v) and v > limit
+
+    image = over("thigh_torso_spread", rel.max_thigh_torso_spread) or over("shin_torso_spread", rel.max_shin_torso_spread)
+    world = m.get("limb_world_spread", math.nan)
+    world_steady = world is not None and math.isfinite(world) and world <= rel.max_world_limb_spread
+    return image and not world_steady
+
+
 def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     """Why `rule` cannot be judged on a rep with metrics `m` ("" when it can)."""
     rel = profile.reliability
@@ -28,8 +46,7 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
                     f"apart; a plate may cover them, or the camera is far off the side)")
         # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
         # is guessing where a hidden joint is.
-        if over("thigh_torso_spread", rel.max_thigh_torso_spread) or over("shin_torso_spread",
-                                                                            rel.max_shin_torso_spread):
+        if limbs_jump(m, profile):
             return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
                     f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
                     f"within the rep (a plate or bar pad may cover the hips)")

@@ -85,6 +85,8 @@ class FrameFeatures:
     ankle_over_toe_px: float = float("nan")  # ankle height over the toe, y up (rises when the heel lifts)
     toe_x_px: float = float("nan")        # canonical position of the toe (planted: it should not move in a rep)
     toe_y_px: float = float("nan")
+    thigh_torso_world: float = float("nan")  # thigh / torso length in the model's 3-D world points (no projection)
+    shin_torso_world: float = float("nan")
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,15 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
         v = v[np.isfinite(v)]
         m[name] = float(np.median(v)) if v.size else float("nan")
         m[f"{name}_spread"] = float(np.subtract(*np.percentile(v, [90, 10])) / np.median(v)) if v.size >= 5 else float("nan")
+    # The same proportions in the model's 3-D world points, where a camera off the side does not shorten a limb:
+    # an image spread with steady world lengths is the projection of an oblique view, not a guessed joint.
+    spreads = []
+    for name in ("thigh_torso_world", "shin_torso_world"):
+        v = _col(win.frames, name)[drive]
+        v = v[np.isfinite(v)]
+        if v.size >= 5 and np.median(v) > 0:
+            spreads.append(float(np.subtract(*np.percentile(v, [90, 10])) / np.median(v)))
+    m["limb_world_spread"] = max(spreads) if len(spreads) == 2 else float("nan")
     torso = _col(win.frames, "torso_deg")
     # Frame-to-frame jitter of the drive signal around its running median: the hold is read from this signal, so
     # when a plate makes the hip point jump the hold time is not a measurement.
