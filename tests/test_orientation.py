@@ -11,7 +11,7 @@ import pytest
 from synth import pose_at
 from formcheck.core.config import ProfileError
 from formcheck.core.orientation import (ROTATIONS_CW_DEG, decide, frame_score, rotate_points, rotation_score,
-                                        stored_is_settled)
+                                        settled_whatever_follows, stored_is_settled)
 from formcheck.core.types import PoseFrame
 from formcheck.exercises import load_profile
 
@@ -130,6 +130,34 @@ def test_the_early_exit_decides_as_the_full_probe_would():
             continue
         others = {r: list(rng.uniform(rng.choice([-1.0, 0.5]), 1, 10)) for r in ROTATIONS_CW_DEG[1:]}
         assert decide({0: list(s0), **others}, O).rotation_cw_deg == 0
+
+
+def test_the_probe_stops_only_when_the_frames_left_cannot_change_the_decision():
+    """settled_whatever_follows on a prefix of the stored orientation's frame scores is true only when every way
+    the frames left could score (-1..1 or no pose) leaves the stored orientation settled, and then the full
+    probe's decision is the early one: upright, no turn. 10 high frames stop after 6."""
+    n = O.probe_frames
+    assert [settled_whatever_follows([0.95] * k, n - k, O) for k in range(n + 1)] == [False] * 6 + [True] * 5
+    assert not settled_whatever_follows([0.95] * 5 + [0.2], n - 6, O)      # 4 more at 0.95 would settle it
+    assert settled_whatever_follows([0.95] * 5 + [math.nan], n - 6, O)     # no pose: out of the median
+    rng = np.random.default_rng(1)
+    for _ in range(400):
+        high = rng.uniform(0.6, 1.0, n) if rng.random() < 0.5 else rng.uniform(0.4, 1.0, n)
+        full = list(np.where(rng.random(n) < 0.15, math.nan, np.where(rng.random(n) < 0.7, high, rng.uniform(-1, 1, n))))
+        for k in range(n + 1):
+            if not settled_whatever_follows(full[:k], n - k, O):
+                continue
+            early = decide({0: full[:k]}, O)
+            assert (early.status, early.rotation_cw_deg, early.n_probe_frames) == ("upright", 0, k)
+            for _ in range(20):   # any completion, and the other rotations whatever they score
+                rest = list(np.where(rng.random(n - k) < 0.3, math.nan, rng.uniform(-1, 1, n - k)))
+                assert stored_is_settled(decide({0: full[:k] + rest}, O).scores[0], O)
+                others = {r: list(rng.uniform(-1, 1, n)) for r in ROTATIONS_CW_DEG[1:]}
+                d = decide({0: full[:k] + rest, **others}, O)
+                assert (d.status, d.rotation_cw_deg) == ("upright", 0)
+            break
+    with pytest.raises(ValueError):
+        settled_whatever_follows([], -1, O)
 
 
 def test_decide_needs_the_stored_orientation():

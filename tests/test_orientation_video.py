@@ -101,11 +101,27 @@ def test_every_sample_clip_turned_gives_the_same_reps_and_verdicts(name, rotatio
 
 
 def test_upright_clips_are_left_alone_cheaply():
-    """The stored picture of a labelled clip scores high enough that the other rotations are not even tried."""
+    """The stored picture of a labelled clip scores high enough that the other rotations are not even tried, and
+    the probe stops after 6 of its 10 frames: the full probe (every frame, every rotation) decides the same."""
     for name in ("dev11_barbell_45cm_plates", "dev12_phone_portrait_60fps"):
         d = _probe(SAMPLES / f"{name}.mp4")
         assert (d.status, d.rotation_cw_deg, d.warning) == ("upright", 0, "")
         assert list(d.scores) == [0] and d.scores[0] > 0.8
+        assert d.n_probe_frames == 6 < PROF.orientation.probe_frames
+        full = probe_orientation(SAMPLES / f"{name}.mp4", PROF.orientation, PROF.pose.min_visibility, None,
+                                 PROF.pose.max_model_side_px, exhaustive=True)
+        assert (full.status, full.rotation_cw_deg, full.warning) == (d.status, d.rotation_cw_deg, d.warning)
+        assert full.n_probe_frames == PROF.orientation.probe_frames and len(full.scores) == 4
+
+
+def test_a_turned_clip_is_probed_in_full(tmp_path):
+    """A copy on its side is not settled as stored: every frame in every rotation, as before the early stop."""
+    copy = rotated_copy(SAMPLES / "dev05_head_back.mp4", tmp_path / "r90.mp4", 90, True)
+    d = _probe(copy)
+    full = probe_orientation(copy, PROF.orientation, PROF.pose.min_visibility, None, PROF.pose.max_model_side_px,
+                             exhaustive=True)
+    assert (d.status, d.rotation_cw_deg) == (full.status, full.rotation_cw_deg) == ("rotated", 270)
+    assert d.n_probe_frames == PROF.orientation.probe_frames and d.scores == full.scores and d.warning == full.warning
 
 
 @pytest.mark.skipif(not NEGATIVES, reason="../shared/real_clips is not beside the checkout")

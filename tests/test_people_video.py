@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT, SAMPLES
 from formcheck.apps.rescore import rescore
-from formcheck.exercises import candidates
+from formcheck.exercises import candidates, load_profile
 
 REAL = ROOT.parent / "shared" / "real_clips"
 PUSHUPS = REAL / "n01_pushup_side_darebee.mp4"
@@ -190,3 +190,41 @@ def test_every_sample_clip_composited_keeps_its_reps_and_verdicts(tmp_path, name
     exact = _verdicts(got.reps) == _verdicts(want.reps)
     print(f"{kind} {name}: {len(got.reps)} reps, verdicts {'identical' if exact else 'within noise'}")
     assert json.loads((tmp_path / "out" / "report.json").read_text())["n_reps"] == len(want.reps)
+
+
+def test_analyze_sets_up_two_graphs_and_the_probe_s_becomes_the_search(monkeypatch, tmp_path):
+    """Start-up builds the lifter's VIDEO graph and one IMAGE graph: the orientation probe's, handed on to the
+    people search (no third graph); PeopleEstimator on its own (live, the composites above) builds its own IMAGE
+    search graph, and one it was handed but does not need (max_people 1) is closed."""
+    import dataclasses
+
+    from formcheck.apps.analyze import analyze
+    from formcheck.io import pose as pose_mod
+
+    built: list[str] = []
+    searches: list[object] = []
+    real_landmarker, real_init = pose_mod._landmarker, pose_mod.PeopleEstimator.__init__
+
+    def counting(model_path, mode, num_poses):
+        built.append(mode)
+        return real_landmarker(model_path, mode, num_poses)
+
+    def spying(self, *a, **kw):
+        real_init(self, *a, **kw)
+        searches.append(self._search)
+
+    monkeypatch.setattr(pose_mod, "_landmarker", counting)
+    monkeypatch.setattr(pose_mod.PeopleEstimator, "__init__", spying)
+    res = analyze(SAMPLES / "dev05_head_back.mp4", tmp_path / "out", video=False, html=False)
+    assert res.n_reps == _alone("dev05_head_back").n_reps
+    assert sorted(built) == ["IMAGE", "VIDEO"]
+    assert isinstance(searches[0], pose_mod.ImagePoseEstimator)
+
+    built.clear()
+    pose = load_profile().pose
+    with pose_mod.PeopleEstimator(None, pose.max_model_side_px, pose) as est:
+        assert sorted(built) == ["IMAGE", "VIDEO"] and isinstance(est._search, pose_mod.ImagePoseEstimator)
+    graph = pose_mod.ImagePoseEstimator(None, pose.max_model_side_px)
+    with pose_mod.PeopleEstimator(None, pose.max_model_side_px, dataclasses.replace(pose, max_people=1),
+                                  search=graph) as est:
+        assert est._search is None and graph._lm is None

@@ -17,7 +17,7 @@ from formcheck.core.config import Profile
 from formcheck.core.exercise import Exercise
 from formcheck.core.errors import InputError, OutputError
 from formcheck.io.orientation_probe import open_upright
-from formcheck.io.pose import PeopleEstimator
+from formcheck.io.pose import ImagePoseEstimator, PeopleEstimator, PoseEstimator
 from formcheck.report.files import FrameCsv, write_json
 from formcheck.io.video_file import VideoFile
 from formcheck.core.people import PeopleTracker
@@ -110,24 +110,35 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
     if html:  # matplotlib's first figure costs ~1 s (imports, font cache): pay it while the frames are analysed
         threading.Thread(target=_warm_matplotlib, daemon=True).start()
     prof0 = cands[0][1]   # every candidate shares the [orientation] and [pose] sections (the bridge's base)
-    # The main pass's graphs are set up (~0.6 s) on a thread while the orientation probe runs (~0.5 s): the probe
-    # decides how the frames are turned, not how the model is loaded.
+    pose = prof0.pose
+    # Two graphs are set up at start-up, one per core: the lifter's VIDEO graph on a thread while the orientation
+    # probe runs on an IMAGE graph here, which then becomes the people search's graph (a third graph for the
+    # search cost ~0.35 s of start-up on 2 cores). The probe decides how the frames are turned, not how the model
+    # is loaded.
     loaded: dict = {}
-    loader = threading.Thread(target=_load_people, args=(model, prof0, loaded), name="formcheck-load", daemon=True)
+    loader = threading.Thread(target=_load_lifter, args=(model, pose.max_model_side_px, loaded),
+                              name="formcheck-load", daemon=True)
     loader.start()
+    kept: list[ImagePoseEstimator] = []   # the probe's graph, for the search (none with the probe off)
     try:
-        src, _ = open_upright(path, prof0.orientation, prof0.pose.min_visibility, model,
-                              prof0.pose.max_model_side_px)
+        src, _ = open_upright(path, prof0.orientation, pose.min_visibility, model, pose.max_model_side_px,
+                              keep_graph=kept if pose.max_people > 1 else None)
     except BaseException:
         loader.join()
-        if "est" in loaded:
-            loaded["est"].close()
+        if "lifter" in loaded:
+            loaded["lifter"].close()
         raise
     loader.join()
-    if "error" in loaded:
+    graph = kept[0] if kept else None
+    try:
+        if "error" in loaded:
+            raise loaded["error"]
+        est = PeopleEstimator(model, pose.max_model_side_px, pose, lifter=loaded["lifter"], search=graph)
+    except BaseException:   # (PeopleEstimator closes the graphs it was handed when it fails)
+        if "error" in loaded and graph is not None:
+            graph.close()
         src.close()
-        raise loaded["error"]
-    est = loaded["est"]
+        raise
     out = Path(out_dir) if out_dir else default_out_dir(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -155,9 +166,9 @@ def analyze(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load_people(model, prof: Profile, out: dict) -> None:
+def _load_lifter(model, max_side_px: int, out: dict) -> None:
     try:
-        out["est"] = PeopleEstimator(model, prof.pose.max_model_side_px, prof.pose)
+        out["lifter"] = PoseEstimator(model, max_side_px)
     except BaseException as e:  # handed to the caller, which raises it
         out["error"] = e
 

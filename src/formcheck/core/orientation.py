@@ -89,7 +89,9 @@ def rotation_score(frame_scores: Sequence[float], settings: OrientationSettings)
 class OrientationDecision:
     """The probe's verdict. rotation_cw_deg: the extra clockwise turn to apply to the picture as the container
     presents it (0 unless status is "rotated"). scores: rotation -> score (NaN: too few poses; a rotation missing
-    from the dict was not probed because the stored orientation already scored high enough to be unbeatable)."""
+    from the dict was not probed because the stored orientation already scored high enough to be unbeatable).
+    n_probe_frames: how many frames were probed (fewer than probe_frames when the stored orientation was settled
+    before the last ones, `settled_whatever_follows`; its score is then the median of those)."""
 
     status: Status
     rotation_cw_deg: int
@@ -131,6 +133,22 @@ def stored_is_settled(stored_score: float, settings: OrientationSettings) -> boo
     most 1): the probe can skip the other three rotations and decide exactly as if it had tried them."""
     return math.isfinite(stored_score) and stored_score >= settings.min_score and \
         stored_score > 1.0 - settings.min_margin
+
+
+def settled_whatever_follows(frame_scores: Sequence[float], n_left: int, settings: OrientationSettings) -> bool:
+    """True when the stored orientation's frames scored so far (`frame_scores`) make it settled
+    (`stored_is_settled`) whatever the `n_left` frames still to probe score: the probe can stop there and decide
+    exactly as the full probe would (status "upright", rotation 0; only the reported median differs).
+
+    Exact, not a bound: the median only falls as a score falls, and a frame scores at least -1 or NaN (no pose,
+    which drops it from the median and may leave fewer than min_pose_frames), so the worst the remaining frames can
+    do is some of them NaN and the rest -1; every such split is tried. With 10 frames that all score high this is
+    true after 6. (The converse, "cannot be settled", saves nothing: the other rotations then need every frame.)"""
+    if n_left < 0:
+        raise ValueError(f"n_left must be >= 0, got {n_left}")
+    done = list(frame_scores)
+    return all(stored_is_settled(rotation_score(done + [-1.0] * (n_left - n_nan) + [math.nan] * n_nan, settings),
+                                 settings) for n_nan in range(n_left + 1))
 
 
 def decide(frame_scores: Mapping[int, Sequence[float]], settings: OrientationSettings) -> OrientationDecision:

@@ -59,6 +59,17 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     return path
 
 
+def downscaled(image_rgb: np.ndarray, max_side_px: int) -> np.ndarray:
+    """The picture with its longest side at most max_side_px (area-averaged; unchanged when already small)."""
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    scale = max_side_px / max(h, w)
+    if scale >= 1:
+        return image_rgb
+    return cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
 _quiet_lock = threading.Lock()
 _quiet_depth = 0
 _quiet_saved: int | None = None
@@ -160,13 +171,7 @@ class PoseEstimator(_Graph):
 
         Separate from `detect` so a pipeline can do it on its decode thread, off the inference path.
         """
-        import cv2
-
-        h, w = image_rgb.shape[:2]
-        scale = self.max_side_px / max(h, w)
-        if scale >= 1:
-            return image_rgb
-        return cv2.resize(image_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        return downscaled(image_rgb, self.max_side_px)
 
     def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
         """Pose of one upright RGB frame, landmarks in the pixels of the full frame (the model's first person).
@@ -193,21 +198,27 @@ class PoseEstimator(_Graph):
             with quiet_native_stderr():
                 res = self._lm.detect_for_video(img, t_ms)
             self._warm = bool(res.pose_landmarks)
-        out = []
-        for i, lms in enumerate(res.pose_landmarks or ()):
-            arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
-            xy = arr[:, :2] * (w, h)
-            world = None
-            if res.pose_world_landmarks and i < len(res.pose_world_landmarks):
-                world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks[i]], dtype=float)
-            out.append(PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world))
-        return out
+        return _poses(res, t_s, w, h)
+
+
+def _poses(res, t_s: float, w: int, h: int) -> list[PoseFrame]:
+    """A PoseLandmarkerResult as PoseFrames, landmarks in the pixels of a w x h frame."""
+    out = []
+    for i, lms in enumerate(res.pose_landmarks or ()):
+        arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0) for p in lms], dtype=float)
+        xy = arr[:, :2] * (w, h)
+        world = None
+        if res.pose_world_landmarks and i < len(res.pose_world_landmarks):
+            world = np.array([(p.x, p.y, p.z) for p in res.pose_world_landmarks[i]], dtype=float)
+        out.append(PoseFrame(t_s, xy.reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True, world))
+    return out
 
 
 class ImagePoseEstimator(_Graph):
     """PoseLandmarker in IMAGE mode: each picture on its own, no tracking between calls. For probes on a few
     unrelated pictures (the orientation probe turns the same frame four ways), where VIDEO mode would carry the
-    last frame's body region over to the next. Context manager, like PoseEstimator."""
+    last frame's body region over to the next, and for PeopleEstimator's search for someone new (a VIDEO graph
+    that found nobody at its last call detects afresh anyway). Context manager, like PoseEstimator."""
 
     def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 1280) -> None:
         self.model_path = resolve_model(model)
@@ -216,18 +227,25 @@ class ImagePoseEstimator(_Graph):
 
     model_input = PoseEstimator.model_input
 
-    def detect(self, image_rgb: np.ndarray, t_s: float = 0.0) -> PoseFrame:
-        """Pose of one RGB picture (downscaled like PoseEstimator's input), landmarks in its own pixels."""
-        h, w = image_rgb.shape[:2]
-        small = self.model_input(image_rgb)
+    def detect(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
+               ) -> PoseFrame:
+        """Pose of one RGB picture (downscaled like PoseEstimator's input), landmarks in its own pixels; with
+        frame_size (w, h) the picture is taken as already downscaled and landmarks are in a frame of that size."""
+        poses = self.detect_all(image_rgb, t_s, frame_size)
+        return poses[0] if poses else PoseFrame.missing(t_s)
+
+    def detect_all(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
+                   ) -> list[PoseFrame]:
+        """PoseEstimator.detect_all's contract (at most one pose here), with no state carried between calls."""
+        if frame_size is None:
+            h, w = image_rgb.shape[:2]
+            small = self.model_input(image_rgb)
+        else:
+            (w, h), small = frame_size, image_rgb
         img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
         with quiet_native_stderr():
             res = self._lm.detect(img)
-        if not res.pose_landmarks:
-            return PoseFrame.missing(t_s)
-        arr = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 1.0)
-                        for p in res.pose_landmarks[0]], dtype=float)
-        return PoseFrame(t_s, (arr[:, :2] * (w, h)).reshape(N_LANDMARKS, 2), np.clip(arr[:, 2], 0, 1), True)
+        return _poses(res, t_s, w, h)
 
 
 class _Slot:
@@ -244,8 +262,9 @@ class PeopleEstimator:
     lifter alone would give.
 
     A one-pose graph follows one body from frame to frame (its crop comes from the previous landmarks). Every
-    `people_check_s` a search graph looks at the frame with everyone followed greyed out; a body it finds there in
-    `search_confirm` searches in a row gets a graph of its own (up to `max_people`). (A multi-pose graph on the
+    `people_check_s` a search graph (IMAGE mode: each search detects afresh) looks at the frame with everyone
+    followed greyed out; a body it finds there in `search_confirm` searches in a row gets a graph of its own (up
+    to `max_people`). (A multi-pose graph on the
     whole frame missed a 640 px lifter beside a push-up picture: its detector sees the frame at 224 px.) Each
     graph is fed the frame with the other followed people greyed out (their landmark boxes grown by
     `mask_margin_frac`, never over its own person's box) so it cannot jump to them. A graph that finds nobody new
@@ -255,19 +274,39 @@ class PeopleEstimator:
     """
 
     def __init__(self, model: str | os.PathLike | None = None, max_side_px: int = 960,
-                 settings: PoseSettings | None = None) -> None:
+                 settings: PoseSettings | None = None, *, lifter: PoseEstimator | None = None,
+                 search: ImagePoseEstimator | None = None) -> None:
+        """lifter, search: graphs already set up (analyze builds the first on a thread and hands over the
+        orientation probe's IMAGE graph as the second), owned and closed by this estimator from here on; any
+        not given is built here. The search graph is IMAGE mode: it looks for someone not followed yet, and a
+        VIDEO graph that found nobody at its last call (the usual case) detects afresh just as IMAGE mode does."""
         from formcheck.exercises import load_profile
 
-        self.settings = settings or load_profile().pose
-        for key in ("max_people", "search_confirm"):
-            if getattr(self.settings, key) < 1:
-                raise ProfileError(f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the "
-                                   f"profile (1 follows only the model's first person)" if key == "max_people" else
-                                   f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix the profile")
-        self.model_path = resolve_model(model)
-        self.max_side_px = max_side_px
-        self._slots: list[_Slot] = [_Slot(PoseEstimator(self.model_path, max_side_px))]
-        self._search = PoseEstimator(self.model_path, max_side_px) if self.settings.max_people > 1 else None
+        given = [g for g in (lifter, search) if g is not None]
+        try:
+            self.settings = settings or load_profile().pose
+            for key in ("max_people", "search_confirm"):
+                if getattr(self.settings, key) < 1:
+                    raise ProfileError(f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix "
+                                       f"the profile (1 follows only the model's first person)" if key == "max_people"
+                                       else f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; "
+                                            f"fix the profile")
+            self.model_path = resolve_model(model)
+            for g in given:   # (their own max_side_px is not used: this estimator downscales every frame)
+                if Path(g.model_path) != self.model_path:
+                    raise ValueError(f"a handed-in graph runs {g.model_path}, this estimator {self.model_path}")
+            self.max_side_px = max_side_px
+            self._slots: list[_Slot] = [_Slot(lifter or PoseEstimator(self.model_path, max_side_px))]
+            if self.settings.max_people > 1:
+                self._search: ImagePoseEstimator | None = search or ImagePoseEstimator(self.model_path, max_side_px)
+            else:
+                self._search = None
+                if search is not None:
+                    search.close()
+        except BaseException:
+            for g in given + [sl.est for sl in getattr(self, "_slots", ())]:
+                g.close()
+            raise
         self._next_search_s = -math.inf
         self._candidates: list[tuple[PoseFrame, int]] = []   # found by the last search, not followed yet
         self.n_searches = 0
@@ -278,7 +317,7 @@ class PeopleEstimator:
         return len(self._slots)
 
     def model_input(self, image_rgb: np.ndarray) -> np.ndarray:
-        return self._slots[0].est.model_input(image_rgb)
+        return downscaled(image_rgb, self.max_side_px)
 
     def _box(self, pose: PoseFrame, scale: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
         """The pose's landmark box in model-input pixels, grown by mask_margin_frac, clipped to the image."""
