@@ -128,6 +128,11 @@ class PeopleTracker:
         found = distinct(poses, s.same_person_torso)
         where = [body_centre(p) for p in found]
         pairs = match([(p.centre_px, p.torso_px) for p in self.people], where, s.match_max_torso)
+        if not pairs and len(self.people) == len(found) == 1 and t_s - self.people[0].last_seen_s <= s.drop_unseen_s:
+            # One body in view, seen just now: a pose that jumped far is the model misplacing its points (a plate
+            # over the hips throws the shoulders about), not someone else; cutting the set there loses its reps.
+            # Distance decides only when there is someone to confuse the body with, or it was gone a while.
+            pairs = {0: 0}
         given: dict[int, PoseFrame] = {}
         for i, j in pairs.items():
             given[self.people[i].id] = found[j]
