@@ -139,6 +139,16 @@ class _Graph:
             with quiet_native_stderr():
                 lm.close()
 
+    def _input(self, image_rgb: np.ndarray, frame_size: tuple[int, int] | None):
+        """(width, height) of the full frame and the model's input picture: `image_rgb` downscaled by
+        `model_input`, or taken as already downscaled when frame_size gives the full frame's size."""
+        if frame_size is None:
+            h, w = image_rgb.shape[:2]
+            small = self.model_input(image_rgb)
+        else:
+            (w, h), small = frame_size, image_rgb
+        return w, h, self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+
     def __enter__(self):
         return self
 
@@ -184,14 +194,9 @@ class PoseEstimator(_Graph):
     def detect_all(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
                    ) -> list[PoseFrame]:
         """Every pose the model found in one frame (at most `num_poses`, none when nobody is in view)."""
-        if frame_size is None:
-            h, w = image_rgb.shape[:2]
-            small = self.model_input(image_rgb)
-        else:
-            (w, h), small = frame_size, image_rgb
+        w, h, img = self._input(image_rgb, frame_size)
         t_ms = max(int(round(t_s * 1000)), self._last_ms + 1)  # VIDEO mode needs strictly increasing timestamps
         self._last_ms = t_ms
-        img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
         if self._warm:
             res = self._lm.detect_for_video(img, t_ms)
         else:  # the first call logs graph warnings, and the first call that finds a body logs its own (NORM_RECT)
@@ -237,12 +242,7 @@ class ImagePoseEstimator(_Graph):
     def detect_all(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
                    ) -> list[PoseFrame]:
         """PoseEstimator.detect_all's contract (at most one pose here), with no state carried between calls."""
-        if frame_size is None:
-            h, w = image_rgb.shape[:2]
-            small = self.model_input(image_rgb)
-        else:
-            (w, h), small = frame_size, image_rgb
-        img = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+        w, h, img = self._input(image_rgb, frame_size)
         with quiet_native_stderr():
             res = self._lm.detect(img)
         return _poses(res, t_s, w, h)
