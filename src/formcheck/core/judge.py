@@ -12,6 +12,12 @@ from formcheck.core.exercise import Exercise, Rule
 from formcheck.core.types import Finding
 
 
+def _over(m: dict[str, float], key: str, limit: float) -> bool:
+    """The metric is measured (finite) and above limit."""
+    v = m.get(key, math.nan)
+    return v is not None and math.isfinite(v) and v > limit
+
+
 def limbs_jump(m: dict[str, float], profile: Profile) -> bool:
     """The thigh or shin length against the torso jumps within the rep: the model is guessing a hidden joint.
 
@@ -19,12 +25,8 @@ def limbs_jump(m: dict[str, float], profile: Profile) -> bool:
     with the limb's angle too (a thigh going level shortens by up to cos(yaw)), so an image jump only counts
     when the model's 3-D world lengths jump as well (or are missing)."""
     rel = profile.reliability
-
-    def over(key: str, limit: float) -> bool:
-        v = m.get(key, math.nan)
-        return v is not None and math.isfinite(v) and v > limit
-
-    image = over("thigh_torso_spread", rel.max_thigh_torso_spread) or over("shin_torso_spread", rel.max_shin_torso_spread)
+    image = _over(m, "thigh_torso_spread", rel.max_thigh_torso_spread) or \
+        _over(m, "shin_torso_spread", rel.max_shin_torso_spread)
     world = m.get("limb_world_spread", math.nan)
     world_steady = world is not None and math.isfinite(world) and world <= rel.max_world_limb_spread
     return image and not world_steady
@@ -35,8 +37,7 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     rel = profile.reliability
 
     def over(key: str, limit: float) -> bool:
-        v = m.get(key, math.nan)
-        return v is not None and math.isfinite(v) and v > limit
+        return _over(m, key, limit)
 
     if rule.needs & {"legs", "hips"}:
         # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.

@@ -139,6 +139,14 @@ class _Graph:
             with quiet_native_stderr():
                 lm.close()
 
+    def detect(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
+               ) -> PoseFrame:
+        """The model's first pose in one upright RGB frame (missing when nobody is in view), landmarks in the full
+        frame's pixels. frame_size: (width, height) of the full frame when `image_rgb` is already
+        `model_input(frame)`."""
+        poses = self.detect_all(image_rgb, t_s, frame_size)
+        return poses[0] if poses else PoseFrame.missing(t_s)
+
     def _input(self, image_rgb: np.ndarray, frame_size: tuple[int, int] | None):
         """(width, height) of the full frame and the model's input picture: `image_rgb` downscaled by
         `model_input`, or taken as already downscaled when frame_size gives the full frame's size."""
@@ -183,14 +191,6 @@ class PoseEstimator(_Graph):
         """
         return downscaled(image_rgb, self.max_side_px)
 
-    def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None) -> PoseFrame:
-        """Pose of one upright RGB frame, landmarks in the pixels of the full frame (the model's first person).
-
-        frame_size: (width, height) of the full frame when `image_rgb` is already `model_input(frame)`.
-        """
-        poses = self.detect_all(image_rgb, t_s, frame_size)
-        return poses[0] if poses else PoseFrame.missing(t_s)
-
     def detect_all(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
                    ) -> list[PoseFrame]:
         """Every pose the model found in one frame (at most `num_poses`, none when nobody is in view)."""
@@ -231,13 +231,6 @@ class ImagePoseEstimator(_Graph):
         self._mp, self._lm = _landmarker(self.model_path, "IMAGE", 1)
 
     model_input = PoseEstimator.model_input
-
-    def detect(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
-               ) -> PoseFrame:
-        """Pose of one RGB picture (downscaled like PoseEstimator's input), landmarks in its own pixels; with
-        frame_size (w, h) the picture is taken as already downscaled and landmarks are in a frame of that size."""
-        poses = self.detect_all(image_rgb, t_s, frame_size)
-        return poses[0] if poses else PoseFrame.missing(t_s)
 
     def detect_all(self, image_rgb: np.ndarray, t_s: float = 0.0, frame_size: tuple[int, int] | None = None
                    ) -> list[PoseFrame]:
@@ -287,10 +280,9 @@ class PeopleEstimator:
             self.settings = settings or load_profile().pose
             for key in ("max_people", "search_confirm"):
                 if getattr(self.settings, key) < 1:
+                    hint = " (1 follows only the model's first person)" if key == "max_people" else ""
                     raise ProfileError(f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; fix "
-                                       f"the profile (1 follows only the model's first person)" if key == "max_people"
-                                       else f"[pose] {key} must be at least 1, got {getattr(self.settings, key)}; "
-                                            f"fix the profile")
+                                       f"the profile{hint}")
             self.model_path = resolve_model(model)
             for g in given:   # (their own max_side_px is not used: this estimator downscales every frame)
                 if Path(g.model_path) != self.model_path:

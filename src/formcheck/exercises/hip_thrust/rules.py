@@ -20,6 +20,14 @@ def _col(frames: Sequence[FrameFeatures], name: str) -> np.ndarray:
     return np.array([getattr(f, name) for f in frames], dtype=float)
 
 
+def _spread(v: np.ndarray) -> float:
+    """(p90 - p10) / median of the finite values: how much a length that should stay constant jumps (NaN with
+    fewer than 5)."""
+    v = v[np.isfinite(v)]
+    med = float(np.median(v)) if v.size else 0.0
+    return float(np.subtract(*np.percentile(v, [90, 10])) / med) if v.size >= 5 and med > 0 else float("nan")
+
+
 def _median(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else float("nan")
@@ -75,19 +83,12 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     tl = _col(win.frames, "torso_len_px")
     for name, num in (("thigh_torso", _col(win.frames, "thigh_len_px") / tl),
                       ("shin_torso", _col(win.frames, "shin_len_px") / tl)):
-        v = num[drive]
-        v = v[np.isfinite(v)]
-        m[name] = float(np.median(v)) if v.size else float("nan")
-        m[f"{name}_spread"] = float(np.subtract(*np.percentile(v, [90, 10])) / np.median(v)) if v.size >= 5 else float("nan")
+        m[name] = _median(num[drive])
+        m[f"{name}_spread"] = _spread(num[drive])
     # The same proportions in the model's 3-D world points, where a camera off the side does not shorten a limb:
     # an image spread with steady world lengths is the projection of an oblique view, not a guessed joint.
-    spreads = []
-    for name in ("thigh_torso_world", "shin_torso_world"):
-        v = _col(win.frames, name)[drive]
-        v = v[np.isfinite(v)]
-        if v.size >= 5 and np.median(v) > 0:
-            spreads.append(float(np.subtract(*np.percentile(v, [90, 10])) / np.median(v)))
-    m["limb_world_spread"] = max(spreads) if len(spreads) == 2 else float("nan")
+    world = [_spread(_col(win.frames, name)[drive]) for name in ("thigh_torso_world", "shin_torso_world")]
+    m["limb_world_spread"] = max(world) if all(np.isfinite(world)) else float("nan")
     torso = _col(win.frames, "torso_deg")
     # Frame-to-frame jitter of the drive signal around its running median: the hold is read from this signal, so
     # when a plate makes the hip point jump the hold time is not a measurement.
