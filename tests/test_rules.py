@@ -130,6 +130,29 @@ def test_a_movement_that_is_not_the_exercise_is_not_a_rep():
     assert len(reps) == 2
 
 
+@pytest.mark.parametrize("sit_up_torso_deg", [-25.0, -40.0, -55.0])
+def test_sit_ups_and_crunches_are_not_reps(sit_up_torso_deg):
+    """Lying back down from a sit-up raises the torso angle as a hip thrust does, from a bench-like start to level,
+    with bent knees: only which end moved tells them apart (the gate's thigh turn). Not one counted, and the clip
+    says what was seen."""
+    from formcheck.exercises import candidates
+    from synth import crunch_profile
+
+    tr = SetTracker(candidates("auto"))
+    for p in crunch_profile(5, sit_up_torso_deg=sit_up_torso_deg):
+        tr.update(p)
+    assert tr.finish() == []
+    assert len(tr.rejected) >= 4 and "sit-up or crunch" in tr.no_rep_reason()
+
+
+def test_reps_whose_torso_rises_only_a_little_still_count():
+    """The thigh-turn gate must not take a small rep for a crunch: a partial rep (torso -26 -> -10, hip 125 -> 152)
+    turns the thigh about as much as the torso."""
+    reps, _ = track([{}, {"top_hip_deg": 152, "top_torso_deg": -10}, {}])
+    assert len(reps) == 3
+    assert reps[1].metrics["thigh_turn_deg"] > 0.5 * reps[1].metrics["torso_rise_deg"] > 0
+
+
 BRIDGE = {"bottom_torso_deg": 2.0, "top_torso_deg": 25.0}   # shoulders on the floor: the torso starts flat
 
 

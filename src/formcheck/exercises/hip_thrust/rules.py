@@ -6,6 +6,7 @@ these metrics too.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -100,7 +101,26 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     else:
         m["drive_jitter_deg"] = float("nan")
     m["torso_bottom_deg"] = float(np.nanpercentile(torso, 5)) if np.isfinite(torso).any() else float("nan")
+    # Which end of the torso moved: the thigh's direction (hip angle minus torso angle) turns as the hips rise
+    # between planted feet and a resting upper back; in a sit-up or crunch the hips stay down, the thigh stays put
+    # and only the torso turns.
+    thigh = _col(win.frames, "hip_deg") - torso
+    m["torso_rise_deg"] = _median(torso[lock]) - _median(torso[base] if base.any() else torso[drive][:3])
+    m["thigh_turn_deg"] = _turn_deg(thigh[base] if base.any() else thigh[drive][:3], thigh[lock])
     return m
+
+
+def _turn_deg(before: np.ndarray, after: np.ndarray) -> float:
+    """Signed turn (deg, -180..180) between the circular medians of two sets of directions: the hip angle runs
+    over 0..360, so a plain difference can wrap."""
+    def centre(a: np.ndarray) -> float:
+        a = a[np.isfinite(a)]
+        if not a.size:
+            return float("nan")
+        ref = math.degrees(math.atan2(np.sin(np.radians(a)).mean(), np.cos(np.radians(a)).mean()))
+        return ref + float(np.median((a - ref + 180.0) % 360.0 - 180.0))
+    d = centre(after) - centre(before)
+    return float((d + 180.0) % 360.0 - 180.0) if math.isfinite(d) else float("nan")
 
 
 def judge_rep(win: RepWindow, profile: Profile, exercise: Exercise) -> tuple[dict[str, float], tuple[Finding, ...]]:
