@@ -126,11 +126,13 @@ def synthetic_profile(profile: Profile) -> Profile:
     return dataclasses.replace(profile, reliability=rel)
 
 
-def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0) -> list[PoseFrame]:
+def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0, knees_in_deg: float = 0.0,
+                   ) -> list[PoseFrame]:
     """Sit-ups or crunches, side-on: lying on the floor, knees bent, feet planted; the torso curls up to
     sit_up_torso_deg (shoulders above the hips) and back down about hips that stay on the floor, so the thigh keeps
     its direction and only the hip angle and the torso change. Per rep: 1.0 s lying, 0.8 s up, 0.4 s held, 0.8 s
-    down."""
+    down. knees_in_deg > 0 makes it a reverse crunch: the knees come towards the chest by that much (the thigh
+    turns towards the head) while the hips roll up off the floor (sit_up_torso_deg > 0, hips above shoulders)."""
     thigh_dir, lying = 140.0, 2.0
     frames, t = [], 0.0
     for _ in range(n_reps):
@@ -140,7 +142,8 @@ def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0) -
                 s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
                      "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
                 torso = lying + s * (sit_up_torso_deg - lying)
-                frames.append(pose_at(t, torso_deg=torso, hip_deg=thigh_dir + torso + CAL.hip_offset_deg,
+                frames.append(pose_at(t, torso_deg=torso,
+                                      hip_deg=thigh_dir - s * knees_in_deg + torso + CAL.hip_offset_deg,
                                       knee_deg=80.0, neck_ext_deg=-25.0 - 20.0 * s))
                 t += 1.0 / fps
     return frames

@@ -145,6 +145,20 @@ def test_sit_ups_and_crunches_are_not_reps(sit_up_torso_deg):
     assert len(tr.rejected) >= 4 and "sit-up or crunch" in tr.no_rep_reason()
 
 
+@pytest.mark.parametrize("hips_up_deg, knees_in_deg", [(15.0, 80.0), (20.0, 70.0), (25.0, 50.0)])
+def test_reverse_crunches_are_not_bridges(hips_up_deg, knees_in_deg):
+    """A reverse crunch rolls the hips off the floor (the torso angle rises as in a bridge) by pulling the knees
+    in: the hip angle closes where a bridge opens it."""
+    from formcheck.exercises import candidates
+    from synth import crunch_profile
+
+    tr = SetTracker(candidates("auto"))
+    for p in crunch_profile(5, sit_up_torso_deg=hips_up_deg, knees_in_deg=knees_in_deg):
+        tr.update(p)
+    assert tr.finish() == []
+    assert "reverse crunch" in tr.no_rep_reason()
+
+
 def test_reps_whose_torso_rises_only_a_little_still_count():
     """The thigh-turn gate must not take a small rep for a crunch: a partial rep (torso -26 -> -10, hip 125 -> 152)
     turns the thigh about as much as the torso."""

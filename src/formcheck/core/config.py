@@ -81,6 +81,7 @@ class Gate:
     torso_top_max_deg: float
     knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)
     min_thigh_turn_per_torso_rise: float  # thigh turn / torso rise below this: the shoulders moved, not the hips
+    hip_top_min_deg: float       # hip angle at the top under this: the hips fold (knees pulled in), not extend
 
 
 @dataclass(frozen=True)
