@@ -67,6 +67,21 @@ def test_small_movement_is_not_a_rep():
     assert ended == []
 
 
+def test_a_smaller_rise_starts_a_rep_only_once_the_set_is_under_way():
+    """partial_rise_deg: a 7 deg rise is someone settling on the bench before a set, a partial rep within one."""
+    from dataclasses import replace
+
+    small = [(0, -26), (0.9, -19), (3.0, -19), (3.9, -26), (5, -26)]
+    t = np.arange(0, 5, 1 / 30)
+    v = np.interp(t, *zip(*small))
+    for under_way, want in ((False, 0), (True, 1)):
+        seg = RepSegmenter(replace(S, partial_rise_deg=6.0))
+        seg.partial_ok = under_way
+        ended = [e for ti, vi in zip(t, v) for e in seg.update(float(ti), float(vi)) if e.kind == "ended"]
+        assert len(ended) == want
+    assert seg.is_partial(ended[0].rep) and not seg.is_partial(run(rep(0.8) + [(5, -26)])[0][0].rep)
+
+
 def test_stream_ending_at_the_top_drops_the_unfinished_rep_but_keeps_one_on_the_way_down():
     ended, _ = run([(0, -26), (0.9, 5), (3, 5)])
     assert ended == []

@@ -167,6 +167,28 @@ def test_reps_whose_torso_rises_only_a_little_still_count():
     assert reps[1].metrics["thigh_turn_deg"] > 0.5 * reps[1].metrics["torso_rise_deg"] > 0
 
 
+PARTIAL_7DEG = {"top_torso_deg": -19.0, "top_hip_deg": 143.0}   # the torso rises 7 deg (t17, t39 rise 6.5-7.7)
+
+
+def test_a_partial_rep_within_a_set_counts_and_is_judged():
+    """A rep whose torso rises only 7 deg (under rise_deg) counts once a rep has, and its lockout is judged."""
+    reps, _ = track([{}, PARTIAL_7DEG, {}])
+    assert len(reps) == 3
+    assert "partial_lockout" in reps[1].faults
+
+
+def test_a_small_rise_counts_only_within_a_set_and_only_when_it_holds_the_top():
+    """Before any rep (settling on the bench) a 7 deg rise is no rep; within a set, one that does not hold the top
+    (a plate's jumping hip point makes such brief rises) is none either."""
+    reps, _ = track([PARTIAL_7DEG, {}])
+    assert len(reps) == 1
+    tr = SetTracker([(HIP_THRUST, PROFILE)])
+    for p in rep_profile(None, [{}, {**PARTIAL_7DEG, "hold_s": 0.0}, {}], 30.0):
+        tr.update(p)
+    assert len(tr.finish()) == 2
+    assert any("did not hold the top" in why for _, why in tr.rejected)
+
+
 BRIDGE = {"bottom_torso_deg": 2.0, "top_torso_deg": 25.0}   # shoulders on the floor: the torso starts flat
 
 

@@ -26,7 +26,7 @@ def _f(m: dict, key: str) -> float:
 
 def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
-    knees bent at the top (a push-up or plank keeps them straight), the hips opening at the top (a reverse crunch folds them), and the hips doing the
+    knees bent at the top (a push-up or plank keeps them straight), the hips opening over the rep (a reverse crunch folds them), and the hips doing the
     moving (in a sit-up or crunch the torso turns about still hips: the thigh does not turn). A camera off the side still counts reps: the
     rules that need a side view say not judged instead (judge.hidden_reason)."""
     g = profile.gate
@@ -46,10 +46,12 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")
     hip = _f(m, "hip_deg")
-    if legs_ok and math.isfinite(hip) and hip < g.hip_top_min_deg:
-        return GateResult(False, f"the hips fold at the top instead of opening (hip {hip:.0f} deg): knees pulled in, "
-                                 f"a reverse crunch or knee raise, not a hip thrust or glute bridge")
     rise, turn = _f(m, "torso_rise_deg"), _f(m, "thigh_turn_deg")
+    # hip angle = thigh direction + torso angle, so over the rep it changes by turn + rise
+    if legs_ok and math.isfinite(hip) and hip < g.hip_top_min_deg and turn + rise < 0:
+        return GateResult(False, f"the hips fold at the top instead of opening (hip {hip:.0f} deg, {turn + rise:.0f} "
+                                 f"deg over the rep): knees pulled in, a reverse crunch or knee raise, not a hip "
+                                 f"thrust or glute bridge")
     if legs_ok and rise > 0 and abs(turn) < g.min_thigh_turn_per_torso_rise * rise:
         return GateResult(False, f"the shoulders move and the hips stay down (thigh turns {turn:.0f} deg as the torso "
                                  f"turns {rise:.0f}): a sit-up or crunch, not a hip thrust or glute bridge")

@@ -28,6 +28,8 @@ class RepSettings:
     bottom_band_deg: float   # within this of the bottom counts as "at the bottom" (start / end times)
     top_band_deg: float      # within this of the rep's peak counts as the lockout window
     min_rep_s: float         # shorter up-and-down cycles are jitter, not reps
+    partial_rise_deg: float = math.inf   # once the set is under way (`partial_ok`): the rise that starts a rep
+    partial_min_s: float = 0.0           # a rep that rose less than rise_deg: start to leaving the top, at least
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,18 @@ class RepSegmenter:
         self.s = settings
         self.reset()
 
+    @property
+    def rise_deg(self) -> float:
+        """The rise that starts a rep: rise_deg, or the smaller partial_rise_deg once the set is under way (a
+        partial rep of a known set; before it, a rise that small is as likely someone settling on the bench)."""
+        return min(self.s.rise_deg, self.s.partial_rise_deg) if self.partial_ok else self.s.rise_deg
+
+    def is_partial(self, rep: RepTimes) -> bool:
+        """A rep that rose less than rise_deg: counted only when it also held the top (partial_min_s)."""
+        return rep.peak - rep.bottom < self.s.rise_deg
+
     def reset(self) -> None:
+        self.partial_ok = False
         self.phase = Phase.BOTTOM
         self._min = math.inf
         self._t_near_min = math.nan
@@ -92,7 +105,7 @@ class RepSegmenter:
                 self._min = value
             if value <= self._min + s.bottom_band_deg:
                 self._t_near_min = t_s
-            if value >= self._min + s.rise_deg:
+            if value >= self._min + self.rise_deg:
                 self.phase = Phase.UP
                 self._start_s = self._t_near_min if math.isfinite(self._t_near_min) else t_s
                 self._rep_bottom = self._min
@@ -117,7 +130,7 @@ class RepSegmenter:
         if value < self._down_min:
             self._down_min, self._t_down_min = value, t_s
         back_down = value <= self._rep_bottom + s.bottom_band_deg
-        next_drive = value >= self._down_min + s.rise_deg
+        next_drive = value >= self._down_min + self.rise_deg
         if back_down or next_drive:
             end = t_s if back_down else self._t_down_min
             times = self._times(end)

@@ -203,6 +203,7 @@ class SetTracker:
 
         events: list[str] = []
         new: tuple[Finding, ...] = ()
+        self.segmenter.partial_ok = self._set_locked
         for ev in self.segmenter.update(t, drive_reps, drive):
             events.append(ev.kind)
             new += self._on_event(ev)
@@ -223,6 +224,8 @@ class SetTracker:
             seen = self._recognise(win)
             metrics, findings = self.exercise.judge(win, self.profile, self.exercise)
             gate = check_rep(metrics, self.profile)
+            if not seen and gate.ok and self.segmenter.is_partial(ev.rep):
+                seen = self._partial_not_a_rep(ev.rep, metrics)
             if seen or not gate.ok:
                 self.rejected.append((ev.rep.start_s, seen or gate.seen))
                 self._rep_frames = None
@@ -235,6 +238,18 @@ class SetTracker:
         if ev.kind == RepEventKind.ENDED and self._pending is not None:
             self._close_pending(ev.rep.end_s)
         return ()
+
+    def _partial_not_a_rep(self, rep: RepTimes, metrics: dict[str, float]) -> str:
+        """A rise smaller than a rep's, within a set under way, counts as a (partial) rep only when it held the top
+        and the hip point was steady: a plate's jumping hip point or a shuffle on the bench makes brief small
+        rises too. Returns what was seen when it does not count ("" when it does)."""
+        rs = self.profile.reps
+        jitter = metrics.get("drive_jitter_deg", math.nan)
+        if rep.lockout_end_s - rep.start_s < rs.partial_min_s:
+            return f"a small rise ({rep.peak - rep.bottom:.0f} deg) that did not hold the top: not a rep"
+        if not (math.isfinite(jitter) and jitter <= self.profile.reliability.max_drive_jitter_deg):
+            return f"a small rise ({rep.peak - rep.bottom:.0f} deg) while the hip point jumps: not a rep"
+        return ""
 
     def _fitting(self, frames: Sequence[FrameFeatures]) -> tuple[float, list[tuple[Exercise, Profile]]] | None:
         """The torso angle at the bottom of `frames` (5th percentile) and the candidates whose recognition range
