@@ -26,9 +26,10 @@ def _f(m: dict, key: str) -> float:
 
 def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
-    knees bent at the top (a push-up or plank keeps them straight), the hips opening over the rep (a reverse crunch folds them), and the hips doing the
-    moving (in a sit-up or crunch the torso turns about still hips: the thigh does not turn). A camera off the side still counts reps: the
-    rules that need a side view say not judged instead (judge.hidden_reason)."""
+    knees bent at the top (a push-up or plank keeps them straight), the hips opening over the rep (a reverse
+    crunch folds them) and doing the moving (a sit-up or crunch turns the torso about still hips: the thigh does
+    not turn). A camera off the side still counts reps: the rules that need a side view say not judged instead
+    (judge.hidden_reason)."""
     g = profile.gate
     top, bottom = _f(m, "torso_deg"), _f(m, "torso_bottom_deg")
     if math.isfinite(top) and top < -g.torso_upright_deg or math.isfinite(bottom) and bottom < -g.torso_upright_deg:
