@@ -147,3 +147,24 @@ def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0, k
                                       knee_deg=80.0, neck_ext_deg=-25.0 - 20.0 * s))
                 t += 1.0 / fps
     return frames
+
+
+def raise_leg(frames: list[PoseFrame], side: str, lift_deg: float = 25.0) -> list[PoseFrame]:
+    """The same reps done on one leg: `side`'s leg is held out straight, lift_deg above the line of the torso,
+    while the other stays planted (a single-leg hip thrust; the near side is "left" in `pose_at`)."""
+    out = []
+    j = SIDE_JOINTS[side]
+    for p in frames:
+        xy = p.xy_px.copy()
+        c = xy * np.array([1.0, -1.0])                  # image -> y up (the head is on the right in these sets)
+        hip, sh = c[j["hip"]], c[j["shoulder"]]
+        torso_dir = math.degrees(math.atan2(sh[1] - hip[1], sh[0] - hip[0]))
+        d = _dir(torso_dir + 180.0 - lift_deg)
+        knee = hip + THIGH_PX * d
+        ankle = knee + SHIN_PX * d
+        pts = {"knee": knee, "ankle": ankle, "heel": ankle - 10.0 * _dir(torso_dir + 90.0 - lift_deg),
+               "toe": ankle + 50.0 * _dir(torso_dir + 90.0 - lift_deg)}
+        for role, q in pts.items():
+            xy[j[role]] = q * np.array([1.0, -1.0])
+        out.append(PoseFrame(p.t_s, xy, p.visibility.copy(), True))
+    return out

@@ -167,6 +167,28 @@ def test_reps_whose_torso_rises_only_a_little_still_count():
     assert reps[1].metrics["thigh_turn_deg"] > 0.5 * reps[1].metrics["torso_rise_deg"] > 0
 
 
+@pytest.mark.parametrize("raised", ["left", "right"])
+def test_a_single_leg_set_counts_and_leaves_the_legs_unjudged(raised):
+    """A single-leg hip thrust with the free leg out straight. Raised on the near side, the measured knee reads
+    ~180 (it was refused as "legs straight: a push-up"). Raised on the far side, the near leg is the working one
+    but the model's far leg cannot be trusted to say so. Either way: every rep counts, the rules on the legs and
+    the hip angle say not judged with the reason, and the head, pause and rocking are judged."""
+    from synth import raise_leg
+
+    tr = SetTracker([(HIP_THRUST, PROFILE)])
+    for p in raise_leg(rep_profile(None, [{}, {"neck_ext_deg": 40}, {}], 30.0), raised):
+        tr.update(p)
+    reps = tr.finish()
+    assert len(reps) == 3
+    for r in reps:
+        legs = {f.rule_id: f for f in r.findings if f.rule_id in ("feet_too_far", "feet_too_close",
+                                                                   "lumbar_hyperextension", "partial_lockout")}
+        assert {f.verdict for f in legs.values()} == {"not_judged"}
+        assert all("single-leg" in f.reason for f in legs.values())
+        assert r.finding("rocking").verdict == "pass" and r.finding("no_pause").verdict == "pass"
+    assert reps[1].faults == ["head_back"] and reps[0].faults == reps[2].faults == []
+
+
 PARTIAL_7DEG = {"top_torso_deg": -19.0, "top_hip_deg": 143.0}   # the torso rises 7 deg (t17, t39 rise 6.5-7.7)
 
 

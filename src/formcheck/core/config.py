@@ -53,6 +53,7 @@ class SmoothingSettings:
 class Reliability:
     min_frac_valid: float
     max_knee_split_torso: float
+    max_knee_side_diff_deg: float
     max_hip_split_torso: float
     max_lockout_iqr_deg: float
     max_thigh_torso_spread: float

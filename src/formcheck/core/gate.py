@@ -43,6 +43,13 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     # The knee only speaks when the legs are where the model says (not split, limb lengths steady).
     legs_ok = not (math.isfinite(_f(m, "knee_split")) and _f(m, "knee_split") > rel.max_knee_split_torso
                    or limbs_jump(m, profile))
+    if _f(m, "knee_side_diff_deg") > rel.max_knee_side_diff_deg:
+        # One leg off the floor (a single-leg rep) or the far leg misplaced: the legs are straight only if both
+        # are, and the near leg's thigh says nothing about which end of the torso moved.
+        knee, legs_ok = min(knee, _f(m, "knee_far_deg")), False
+        if knee > g.knee_top_max_deg:
+            return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank "
+                                     f"or hinge, not a hip thrust; plant the feet with the knees bent")
     if legs_ok and math.isfinite(knee) and knee > g.knee_top_max_deg:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")

@@ -124,6 +124,8 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         detected=True,
         side=side,
         knee_deg=float(joint_angle_deg(hip, knee, ankle)) + cal.knee_offset_deg,
+        knee_far_deg=float(joint_angle_deg(pt("hip", other), pt("knee", other), pt("ankle", other)))
+        + cal.knee_offset_deg,
         hip_deg=hip2d + cal.hip_offset_deg,
         shin_deg=float(line_from_vertical_deg(knee, ankle)),
         torso_deg=float(-line_from_horizontal_deg(sh, hip)),

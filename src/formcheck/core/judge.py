@@ -47,6 +47,9 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
                     f"apart; a plate may cover them, or the camera is far off the side)")
         # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
         # is guessing where a hidden joint is.
+        if "legs" in rule.needs and over("knee_side_diff_deg", rel.max_knee_side_diff_deg):
+            return (f"one leg off the floor (a single-leg rep?): the near and far knee differ by "
+                    f"{m['knee_side_diff_deg']:.0f} deg at the top, so the near leg may not be the working one")
         if limbs_jump(m, profile):
             return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
                     f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "

@@ -80,6 +80,7 @@ class FrameFeatures:
     shin_len_px: float = float("nan")
     thigh_len_px: float = float("nan")
     knee_split: float = float("nan")      # near-far knee distance / torso length (side view ~0.1)
+    knee_far_deg: float = float("nan")    # the far leg's knee angle (a single-leg rep: one leg off the floor)
     hip_split: float = float("nan")       # near-far hip distance / torso length
     shoulder_over_feet_torso: float = float("nan")  # shoulder height over the lowest foot point / torso length
     ankle_over_toe_px: float = float("nan")  # ankle height over the toe, y up (rises when the heel lifts)

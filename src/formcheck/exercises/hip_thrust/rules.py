@@ -77,6 +77,10 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     else:
         m["toe_slide_cm"] = float("nan")
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
+    # Near against far knee at the top: about equal in a two-legged rep (judged reps differ by <= 27 deg), far
+    # apart when one leg is off the floor (a single-leg rep: the near leg may be the raised one).
+    m["knee_far_deg"] = _median(_col(win.frames, "knee_far_deg")[lock])
+    m["knee_side_diff_deg"] = abs(m["knee_deg"] - m["knee_far_deg"])
     m["hip_split"] = _median(_col(win.frames, "hip_split")[lock])
     m["shoulder_over_feet_torso"] = _median(_col(win.frames, "shoulder_over_feet_torso")[drive])
     # The body's own proportions: a limb's length against the torso is constant in a side view, so when it jumps
