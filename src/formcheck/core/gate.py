@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from formcheck.core.config import Profile
-from formcheck.core.judge import limbs_jump
+from formcheck.core.judge import limbs_jump, one_leg_off
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,15 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     # The knee only speaks when the legs are where the model says (not split, limb lengths steady).
     legs_ok = not (math.isfinite(_f(m, "knee_split")) and _f(m, "knee_split") > rel.max_knee_split_torso
                    or limbs_jump(m, profile))
-    if _f(m, "knee_side_diff_deg") > rel.max_knee_side_diff_deg:
-        # One leg off the floor (a single-leg rep) or the far leg misplaced: the legs are straight only if both
-        # are, and the near leg's thigh says nothing about which end of the torso moved.
-        knee, legs_ok = min(knee, _f(m, "knee_far_deg")), False
-        if knee > g.knee_top_max_deg:
-            return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank "
-                                     f"or hinge, not a hip thrust; plant the feet with the knees bent")
-    if legs_ok and math.isfinite(knee) and knee > g.knee_top_max_deg:
+    single_leg = one_leg_off(m, profile)
+    if single_leg:
+        # One leg off the floor or the far leg misplaced: the legs are straight only if both are, and the near
+        # leg's thigh says nothing about which end of the torso moved.
+        knee = min(knee, _f(m, "knee_far_deg"))
+    if (legs_ok or single_leg) and math.isfinite(knee) and knee > g.knee_top_max_deg:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")
+    legs_ok = legs_ok and not single_leg
     hip = _f(m, "hip_deg")
     rise, turn = _f(m, "torso_rise_deg"), _f(m, "thigh_turn_deg")
     # hip angle = thigh direction + torso angle, so over the rep it changes by turn + rise

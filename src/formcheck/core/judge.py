@@ -32,6 +32,12 @@ def limbs_jump(m: dict[str, float], profile: Profile) -> bool:
     return image and not world_steady
 
 
+def one_leg_off(m: dict[str, float], profile: Profile) -> bool:
+    """The near and far knee differ at the top by more than a two-legged rep does: one leg is off the floor (a
+    single-leg rep) or the far leg is misplaced, so the near leg may not be the working one."""
+    return _over(m, "knee_side_diff_deg", profile.reliability.max_knee_side_diff_deg)
+
+
 def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     """Why `rule` cannot be judged on a rep with metrics `m` ("" when it can)."""
     rel = profile.reliability
@@ -45,11 +51,11 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
             return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
                     f"{m.get('knee_split') or math.nan:.2f}, hips {m.get('hip_split') or math.nan:.2f} torso lengths "
                     f"apart; a plate may cover them, or the camera is far off the side)")
-        # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
-        # is guessing where a hidden joint is.
-        if "legs" in rule.needs and over("knee_side_diff_deg", rel.max_knee_side_diff_deg):
+        if "legs" in rule.needs and one_leg_off(m, profile):
             return (f"one leg off the floor (a single-leg rep?): the near and far knee differ by "
                     f"{m['knee_side_diff_deg']:.0f} deg at the top, so the near leg may not be the working one")
+        # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
+        # is guessing where a hidden joint is.
         if limbs_jump(m, profile):
             return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
                     f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "

@@ -40,7 +40,10 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     t = _col(win.frames, "t_s")
     lock = (t >= win.lockout_start_s - 1e-6) & (t <= win.lockout_end_s + 1e-6)
     drive = (t >= win.start_s - 1e-6) & (t <= win.lockout_end_s + 1e-6)
-    base = t <= win.start_s + 1e-6
+    # The rest before the drive: the frames up to its start, or the drive's first three when none came before.
+    rest = t <= win.start_s + 1e-6
+    if not rest.any():
+        rest[np.flatnonzero(drive)[:3]] = True
     if not lock.any():
         lock = drive
     m: dict[str, float] = {}
@@ -63,16 +66,15 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     ank = _col(win.frames, "ankle_over_toe_px")
     shin = _median(_col(win.frames, "shin_len_px"))
     cm_per_px = cal.shin_length_m * 100.0 / shin if shin > 0 else float("nan")
-    rise_px = _median(ank[lock]) - _median(ank[base] if base.any() else ank[drive][:3])
+    rise_px = _median(ank[lock]) - _median(ank[rest])
     m["heel_valid"] = float(np.isfinite(ank[lock]).mean()) if lock.any() else 0.0
     m["heel_lift_cm"] = float(rise_px * cm_per_px * cal.heel_per_ankle_rise - cal.heel_drift_cm)
     # The toe is the pivot of a heel lift and stays planted: when the model's toe point moves between the rest
     # and the lockout, the foot's points are sliding (camera far off the side, a fast drive) and the heel
     # reading is not a measurement.
     toe = np.stack([_col(win.frames, "toe_x_px"), _col(win.frames, "toe_y_px")], axis=1)
-    rest = toe[base] if base.any() else toe[drive][:3]
-    if np.isfinite(toe[lock]).all(axis=1).any() and np.isfinite(rest).all(axis=1).any():
-        slide_px = float(np.hypot(*(np.nanmedian(toe[lock], axis=0) - np.nanmedian(rest, axis=0))))
+    if np.isfinite(toe[lock]).all(axis=1).any() and np.isfinite(toe[rest]).all(axis=1).any():
+        slide_px = float(np.hypot(*(np.nanmedian(toe[lock], axis=0) - np.nanmedian(toe[rest], axis=0))))
         m["toe_slide_cm"] = slide_px * cm_per_px
     else:
         m["toe_slide_cm"] = float("nan")
@@ -109,8 +111,8 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     # between planted feet and a resting upper back; in a sit-up or crunch the hips stay down, the thigh stays put
     # and only the torso turns.
     thigh = _col(win.frames, "hip_deg") - torso
-    m["torso_rise_deg"] = _median(torso[lock]) - _median(torso[base] if base.any() else torso[drive][:3])
-    m["thigh_turn_deg"] = _turn_deg(thigh[base] if base.any() else thigh[drive][:3], thigh[lock])
+    m["torso_rise_deg"] = _median(torso[lock]) - _median(torso[rest])
+    m["thigh_turn_deg"] = _turn_deg(thigh[rest], thigh[lock])
     return m
 
 
