@@ -61,6 +61,7 @@ class Reliability:
     max_drive_jitter_deg: float
     max_toe_slide_cm: float
     max_world_limb_spread: float
+    max_lost_frac: float
 
 
 @dataclass(frozen=True)

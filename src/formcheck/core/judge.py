@@ -12,6 +12,10 @@ from formcheck.core.exercise import Exercise, Rule
 from formcheck.core.types import Finding
 
 
+def _finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
 def _over(m: dict[str, float], key: str, limit: float) -> bool:
     """The metric is measured (finite) and above limit."""
     v = m.get(key, math.nan)
@@ -45,6 +49,9 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     def over(key: str, limit: float) -> bool:
         return _over(m, key, limit)
 
+    if rule.needs & {"legs", "hips", "drive"} and over("lost_frac", rel.max_lost_frac):
+        return (f"the model lost the body in {100 * m['lost_frac']:.0f}% of the rep (it put the head over the knees: "
+                f"a plate may cover the hips)")
     if rule.needs & {"legs", "hips"}:
         # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
         if over("knee_split", rel.max_knee_split_torso) or over("hip_split", rel.max_hip_split_torso):
@@ -55,7 +62,11 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
             return (f"one leg off the floor (a single-leg rep?): the near and far knee differ by "
                     f"{m['knee_side_diff_deg']:.0f} deg at the top, so the near leg may not be the working one")
         # A limb's length against the torso is constant in a side view: when it jumps within the rep, the model
-        # is guessing where a hidden joint is.
+        # is guessing where a hidden joint is; with under 5 frames of the limbs it cannot be checked (t37 under
+        # 45 cm plates: a rep found in the few frames the model did not lose read feet too far and a partial
+        # lockout on a clean rep).
+        if not (_finite(m.get("thigh_torso_spread")) or _finite(m.get("shin_torso_spread"))):
+            return "hips/legs not checked: too few frames of the hips and legs in this rep (a plate may cover them)"
         if limbs_jump(m, profile):
             return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
                     f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
@@ -63,6 +74,8 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     if "feet" in rule.needs and over("toe_slide_cm", rel.max_toe_slide_cm):
         return (f"the foot's points slide ({m['toe_slide_cm']:.1f} cm at the toe between the rest and the hold, "
                 f"where the foot is planted): the camera may be far off the side")
+    if "drive" in rule.needs and not _finite(m.get("drive_jitter_deg")):
+        return "too few frames of the drive in this rep to time it (the model lost the body: a plate may cover the hips)"
     if "drive" in rule.needs and over("drive_jitter_deg", rel.max_drive_jitter_deg):
         return (f"the hip point jumps from frame to frame ({m['drive_jitter_deg']:.2f} deg): times read from the "
                 f"hips' rise are not measurable (a plate may cover the hips)")

@@ -106,6 +106,10 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
         m["drive_jitter_deg"] = float(np.median(np.abs(td - med)))
     else:
         m["drive_jitter_deg"] = float("nan")
+    # Frames where the model turned the skeleton round (the tracker measured nothing there): many of them in a rep
+    # mean the model is guessing the body (a plate over the hips), even where the frames left look steady.
+    lost = np.array([f.lost for f in win.frames], dtype=bool)[drive]
+    m["lost_frac"] = float(lost.mean()) if lost.size else 0.0
     m["torso_bottom_deg"] = float(np.nanpercentile(torso, 5)) if np.isfinite(torso).any() else float("nan")
     # Which end of the torso moved: the thigh's direction (hip angle minus torso angle) turns as the hips rise
     # between planted feet and a resting upper back; in a sit-up or crunch the hips stay down, the thigh stays put
