@@ -50,7 +50,7 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
         return _over(m, key, limit)
 
     if rule.needs & {"legs", "hips", "drive"} and over("lost_frac", rel.max_lost_frac):
-        return (f"the model lost the body in {100 * m['lost_frac']:.0f}% of the rep (it put the head over the knees: "
+        return (f"the model lost the body in {100 * m['lost_frac']:.0f}% of the rep (it put the head over the thighs: "
                 f"a plate may cover the hips)")
     if rule.needs & {"legs", "hips"}:
         # Whatever fools the model about the legs (a plate in front of the hips) also leaves the hip point a guess.
@@ -75,7 +75,8 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
         return (f"the foot's points slide ({m['toe_slide_cm']:.1f} cm at the toe between the rest and the hold, "
                 f"where the foot is planted): the camera may be far off the side")
     if "drive" in rule.needs and not _finite(m.get("drive_jitter_deg")):
-        return "too few frames of the drive in this rep to time it (the model lost the body: a plate may cover the hips)"
+        return ("too few frames of the drive in this rep to time it (the model lost the body: a plate may cover "
+                "the hips)")
     if "drive" in rule.needs and over("drive_jitter_deg", rel.max_drive_jitter_deg):
         return (f"the hip point jumps from frame to frame ({m['drive_jitter_deg']:.2f} deg): times read from the "
                 f"hips' rise are not measurable (a plate may cover the hips)")
