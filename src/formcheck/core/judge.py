@@ -19,7 +19,7 @@ def _finite(v: float | None) -> bool:
 def _over(m: dict[str, float], key: str, limit: float) -> bool:
     """The metric is measured (finite) and above limit."""
     v = m.get(key, math.nan)
-    return v is not None and math.isfinite(v) and v > limit
+    return _finite(v) and v > limit
 
 
 def limbs_jump(m: dict[str, float], profile: Profile) -> bool:

@@ -19,6 +19,7 @@ from formcheck.core.exercise import Exercise
 from formcheck.core.gate import check_rep
 from formcheck.core.geometry import features, head_right_score, side_score
 from formcheck.core.reps import Phase, RepEvent, RepEventKind, RepSegmenter, RepTimes
+from formcheck.core.skeleton import LM
 from formcheck.core.smoothing import SignalCleaner
 from formcheck.core.types import Finding, FrameFeatures, PoseFrame, Rep, RepWindow
 
@@ -144,14 +145,16 @@ class SetTracker:
         if not pose.detected or not self._vote_locked:
             return False
         xy = pose.xy_px
-        torso = float(np.nanmean(np.hypot(*(xy[[11, 12]] - xy[[23, 24]]).T)))
-        score = head_right_score(pose)
-        hip_x = np.nanmean(xy[[23, 24], 0])
-        nose = float(xy[0, 0] - hip_x)
-        sh = float(np.nanmean(xy[[11, 12], 0]) - hip_x)
-        return ((score >= 0) != self.head_right and abs(score) > 0.5 * torso) or \
-            ((nose >= 0) != self.head_right and abs(nose) > 0.25 * torso) or \
-            ((sh >= 0) != self.head_right and abs(sh) > 0.15 * torso)
+        shoulders, hips = [LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], [LM.LEFT_HIP, LM.RIGHT_HIP]
+        torso = float(np.nanmean(np.hypot(*(xy[shoulders] - xy[hips]).T)))
+        hip_x = float(np.nanmean(xy[hips, 0]))
+
+        def wrong_way(dx_px: float, torsos: float) -> bool:
+            """dx_px (head-end point minus reference, image x) points against the set's facing by > torsos."""
+            return (dx_px >= 0) != self.head_right and abs(dx_px) > torsos * torso
+
+        return (wrong_way(head_right_score(pose), 0.5) or wrong_way(float(xy[LM.NOSE, 0]) - hip_x, 0.25)
+                or wrong_way(float(np.nanmean(xy[shoulders, 0])) - hip_x, 0.15))
 
     @property
     def _set_locked(self) -> bool:
