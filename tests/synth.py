@@ -27,12 +27,14 @@ def _dir(deg: float) -> np.ndarray:
 
 def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 90.0, neck_ext_deg: float = -25.0,
             heel_lift_px: float = 0.0, shoulder_dx_px: float = 0.0, head_right: bool = True, near: str = "left",
-            knee_split_px: float = 4.0, width: int = 640, height: int = 480, planted: bool = False) -> PoseFrame:
+            knee_split_px: float = 4.0, width: int = 640, height: int = 480, planted: bool = False,
+            face_down: bool = False) -> PoseFrame:
     """One PoseFrame whose *calibrated* measurements are the given angles (so thresholds read as anatomy).
 
     The chain is built from a fixed hip, so the feet swing through a rep (the toe slides: heel lift is then not
     judged, see `synthetic_profile`). planted=True places the body so the toe stays put instead (the shoulder then
-    travels with the leg chain)."""
+    travels with the leg chain). face_down=True bends the knee the other way, towards the floor (a body face down:
+    give it a neck_ext_deg of ~+100 or more, the face turned to the floor)."""
     raw_hip = hip_deg - CAL.hip_offset_deg
     raw_knee = knee_deg - CAL.knee_offset_deg
     raw_head = CAL.head_neutral_deg - neck_ext_deg
@@ -41,7 +43,7 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
     sh = hip + TORSO_PX * _dir(torso_dir) + np.array([shoulder_dx_px, 0.0])
     thigh_dir = torso_dir + raw_hip
     knee = hip + THIGH_PX * _dir(thigh_dir)
-    shin_dir = (thigh_dir + 180.0) - raw_knee
+    shin_dir = (thigh_dir + 180.0) + (raw_knee if face_down else -raw_knee)
     ankle = knee + SHIN_PX * _dir(shin_dir)
     ear = sh + NECK_PX * _dir(torso_dir)
     eye = ear + HEAD_PX * _dir(torso_dir + raw_head)
@@ -145,6 +147,28 @@ def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0, k
                 frames.append(pose_at(t, torso_deg=torso,
                                       hip_deg=thigh_dir - s * knees_in_deg + torso + CAL.hip_offset_deg,
                                       knee_deg=80.0, neck_ext_deg=-25.0 - 20.0 * s))
+                t += 1.0 / fps
+    return frames
+
+
+def face_down_profile(n_reps: int, *, torso_from_deg: float, torso_to_deg: float, hip_from_deg: float,
+                      hip_to_deg: float, knee_from_deg: float, knee_to_deg: float, neck_ext_deg: float = 120.0,
+                      fps: float = 30.0) -> list[PoseFrame]:
+    """A movement face down, side-on, whose torso rises as a hip thrust's does: a kneeling push-up (lowering the
+    chest: torso -20 -> level, the body straight from knee to shoulder, feet up) or rocking forward on all fours
+    from sitting back on the heels (torso -30 -> level, hip 45 -> 95, knee 35 -> 95). Per rep: 1.0 s at the start,
+    0.8 s there, 0.4 s held, 0.8 s back."""
+    frames, t = [], 0.0
+    for _ in range(n_reps):
+        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", 0.4), ("down", 0.8)):
+            for i in range(int(dur * fps)):
+                a = i / (dur * fps)
+                s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
+                     "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
+                frames.append(pose_at(t, torso_deg=torso_from_deg + s * (torso_to_deg - torso_from_deg),
+                                      hip_deg=hip_from_deg + s * (hip_to_deg - hip_from_deg),
+                                      knee_deg=knee_from_deg + s * (knee_to_deg - knee_from_deg),
+                                      neck_ext_deg=neck_ext_deg, face_down=True))
                 t += 1.0 / fps
     return frames
 

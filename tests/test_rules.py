@@ -159,6 +159,28 @@ def test_reverse_crunches_are_not_bridges(hips_up_deg, knees_in_deg):
     assert "reverse crunch" in tr.no_rep_reason()
 
 
+@pytest.mark.parametrize("move", [
+    dict(torso_from_deg=-20.0, torso_to_deg=2.0, hip_from_deg=180.0, hip_to_deg=180.0, knee_from_deg=115.0,
+         knee_to_deg=135.0),                      # kneeling push-up, feet up
+    dict(torso_from_deg=-30.0, torso_to_deg=0.0, hip_from_deg=45.0, hip_to_deg=95.0, knee_from_deg=35.0,
+         knee_to_deg=95.0),                       # rocking forward on all fours from the heels
+    dict(torso_from_deg=-20.0, torso_to_deg=2.0, hip_from_deg=180.0, hip_to_deg=180.0, knee_from_deg=115.0,
+         knee_to_deg=135.0, neck_ext_deg=75.0),   # the push-up looking ahead, not down
+])
+def test_moves_face_down_are_not_reps(move):
+    """Face down, the torso can rise from a bench-like angle to level over bent knees just as in a hip thrust (a
+    kneeling push-up lowering the chest, rocking forward on all fours): the knees bending towards the floor and
+    the face turned down tell them apart. Not one counted, and the clip says what was seen."""
+    from formcheck.exercises import candidates
+    from synth import face_down_profile
+
+    tr = SetTracker(candidates("auto"))
+    for p in face_down_profile(5, **move):
+        tr.update(p)
+    assert tr.finish() == []
+    assert len(tr.rejected) >= 4 and "face down" in tr.no_rep_reason()
+
+
 def test_reps_whose_torso_rises_only_a_little_still_count():
     """The thigh-turn gate must not take a small rep for a crunch: a partial rep (torso -26 -> -10, hip 125 -> 152)
     turns the thigh about as much as the torso."""

@@ -84,6 +84,8 @@ class Gate:
     knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)
     min_thigh_turn_per_torso_rise: float  # thigh turn / torso rise below this: the shoulders moved, not the hips
     hip_top_min_deg: float       # hip angle at the top under this: the hips fold (knees pulled in), not extend
+    face_down_knee_torso: float  # knee this far (torso lengths) below the hip-ankle line at the top ...
+    face_down_neck_deg: float    # ... and the face turned this far towards the floor: face down (on all fours)
 
 
 @dataclass(frozen=True)

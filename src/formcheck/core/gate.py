@@ -26,9 +26,9 @@ def _f(m: dict, key: str) -> float:
 
 def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
-    knees bent at the top (a push-up or plank keeps them straight), the hips opening over the rep (a reverse
-    crunch folds them) and doing the moving (a sit-up or crunch turns the torso about still hips: the thigh does
-    not turn). A camera off the side still counts reps: the rules that need a side view say not judged instead
+    knees bent at the top (a push-up or plank keeps them straight), on the back (face down, the knees bend towards
+    the floor), the hips opening over the rep (a reverse crunch folds them) and doing the moving (a sit-up or crunch
+    turns the torso about still hips: the thigh does not turn). A camera off the side still counts reps: the rules that need a side view say not judged instead
     (judge.hidden_reason)."""
     g = profile.gate
     top, bottom = _f(m, "torso_deg"), _f(m, "torso_bottom_deg")
@@ -51,6 +51,12 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     if (legs_ok or single_leg) and math.isfinite(knee) and knee > g.knee_top_max_deg:
         return GateResult(False, f"the legs stay straight at the top (knee {knee:.0f} deg): a push-up, plank or "
                                  f"hinge, not a hip thrust; plant the feet with the knees bent")
+    # Face down (a kneeling push-up, rocking back on all fours): the knees bend towards the floor and the face
+    # turns down. Asked only of legs the model keeps: a plate-confused model turns points round too.
+    held = legs_ok and not _f(m, "lost_frac") > rel.max_lost_frac
+    if held and _f(m, "knee_up_torso") < -g.face_down_knee_torso and _f(m, "neck_ext_deg") > g.face_down_neck_deg:
+        return GateResult(False, "the person is face down (knees bent towards the floor, face turned down): a "
+                                 "kneeling push-up or a move on all fours, not a hip thrust or glute bridge")
     legs_ok = legs_ok and not single_leg
     hip = _f(m, "hip_deg")
     rise, turn = _f(m, "torso_rise_deg"), _f(m, "thigh_turn_deg")

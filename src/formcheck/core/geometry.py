@@ -112,6 +112,10 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
     hip2d = float(hip_angle_deg(sh, hip, knee))
     knee_split = float(np.hypot(*(knee - pt("knee", other)))) / torso_len if torso_len > 0 else np.nan
     hip_split = float(np.hypot(*(hip - pt("hip", other)))) / torso_len if torso_len > 0 else np.nan
+    ha = ankle - hip
+    ha_len = float(np.hypot(*ha))
+    cross = float(ha[0] * (knee - hip)[1] - ha[1] * (knee - hip)[0])
+    knee_up = -cross / (ha_len * torso_len) if ha_len > 0 and torso_len > 0 else float("nan")
     thigh_w = shin_w = float("nan")
     if pose.world_m is not None:
         w = pose.world_m
@@ -144,5 +148,6 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         toe_y_px=float(toe[1]),
         thigh_torso_world=thigh_w,
         shin_torso_world=shin_w,
+        knee_up_torso=knee_up,
     )
 

@@ -78,6 +78,7 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
         m["toe_slide_cm"] = slide_px * cm_per_px
     else:
         m["toe_slide_cm"] = float("nan")
+    m["knee_up_torso"] = _median(_col(win.frames, "knee_up_torso")[lock])
     m["knee_split"] = _median(_col(win.frames, "knee_split")[lock])
     # Near against far knee at the top: about equal in a two-legged rep (judged reps differ by <= 27 deg), far
     # apart when one leg is off the floor (a single-leg rep: the near leg may be the raised one).
