@@ -28,13 +28,14 @@ def _dir(deg: float) -> np.ndarray:
 def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 90.0, neck_ext_deg: float = -25.0,
             heel_lift_px: float = 0.0, shoulder_dx_px: float = 0.0, head_right: bool = True, near: str = "left",
             knee_split_px: float = 4.0, width: int = 640, height: int = 480, planted: bool = False,
-            face_down: bool = False) -> PoseFrame:
+            face_down: bool = False, heel_point_drop_px: float = 0.0) -> PoseFrame:
     """One PoseFrame whose *calibrated* measurements are the given angles (so thresholds read as anatomy).
 
     The chain is built from a fixed hip, so the feet swing through a rep (the toe slides: heel lift is then not
     judged, see `synthetic_profile`). planted=True places the body so the toe stays put instead (the shoulder then
     travels with the leg chain). face_down=True bends the knee the other way, towards the floor (a body face down:
-    give it a neck_ext_deg of ~+100 or more, the face turned to the floor)."""
+    give it a neck_ext_deg of ~+100 or more, the face turned to the floor). heel_point_drop_px lowers the heel
+    point alone (the model leaving it on the floor while the ankle rises: the two heel readings disagree)."""
     raw_hip = hip_deg - CAL.hip_offset_deg
     raw_knee = knee_deg - CAL.knee_offset_deg
     raw_head = CAL.head_neutral_deg - neck_ext_deg
@@ -51,7 +52,7 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
     toe = ankle + np.array([-FOOT_PX, -14.0])
     # calibrated heel lift adds the model's drift back: a rise of heel_lift_px above the rest pose. The foot
     # pivots on the toes, so the ankle rises over the toe by heel_per_ankle_rise times less.
-    heel = heel + np.array([0.0, heel_lift_px])
+    heel = heel + np.array([0.0, heel_lift_px - heel_point_drop_px])
     toe = toe - np.array([0.0, heel_lift_px / CAL.heel_per_ankle_rise])
     pts = {"shoulder": sh, "hip": hip, "knee": knee, "ankle": ankle, "ear": ear, "eye": eye, "heel": heel,
            "toe": toe, "elbow": sh + np.array([-40.0, 30.0]), "wrist": sh + np.array([-80.0, 40.0])}
@@ -113,6 +114,7 @@ def rep_profile(t_s: np.ndarray, reps: list[dict], fps: float) -> list[PoseFrame
             knee_deg=78 + s * (rep.get("knee_deg", 90.0) - 78),
             neck_ext_deg=-25 + s * (rep.get("neck_ext_deg", -25.0) + 25),
             heel_lift_px=s * rep.get("heel_lift_px", 0.0),
+            heel_point_drop_px=s * rep.get("heel_point_drop_px", 0.0),
             shoulder_dx_px=s * rep.get("shoulder_dx_px", 0.0),
             knee_split_px=rep.get("knee_split_px", 4.0),
             head_right=rep.get("head_right", True),

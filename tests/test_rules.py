@@ -62,6 +62,20 @@ def test_heel_lift_on_planted_feet_is_judged_with_the_shipped_profile():
     assert clean.verdict == "pass" and lifted.verdict == "fail"
 
 
+def test_a_heel_lift_the_heel_point_does_not_confirm_is_borderline():
+    """The lift is read from the ankle's rise over the toe; the heel point's own rise is a second reading of the
+    same lift. Both past the band: a fault. The heel point left on the floor while the ankle reads 5 cm (the
+    foot's points disagree, as on a mirrored real clip): borderline with both readings, not a fault."""
+    cm_px = 130.0 / (SHIPPED.calibration.shin_length_m * 100)
+    stuck = HEEL_5CM_PX * (1 + 1 / SHIPPED.calibration.heel_per_ankle_rise) - 1.0 * cm_px   # heel point reads 1 cm
+    clean, both, ankle_only = _heel([{"planted": True}, {"planted": True, "heel_lift_px": HEEL_5CM_PX},
+                                     {"planted": True, "heel_lift_px": HEEL_5CM_PX, "heel_point_drop_px": stuck}],
+                                    SHIPPED)
+    assert clean.verdict == "pass" and both.verdict == "fail"
+    assert ankle_only.verdict == "borderline" and ankle_only.value == pytest.approx(both.value, abs=0.3)
+    assert "second reading" in ankle_only.reason and "1.0 cm" in ankle_only.reason
+
+
 def test_heel_lift_is_not_judged_when_the_toe_slides():
     """A toe that moves between the rest and the hold (here the fixed-hip skeleton's feet swing ~20 cm) means the
     foot's points are not where the foot is: no heel verdict, with the reason."""
@@ -274,6 +288,24 @@ def test_limb_lengths_that_jump_only_in_the_image_are_an_oblique_view_not_a_hidd
     # no 3-D points: the image alone decides, as before
     assert _knee_verdict(**jumpy, limb_world_spread=float("nan")).verdict == "not_judged"
     assert _knee_verdict(thigh_torso_spread=0.05, shin_torso_spread=0.05, limb_world_spread=0.9).verdict == "pass"
+
+
+def test_the_hold_is_not_timed_when_the_hip_point_is_a_guess():
+    """The hold is timed from the torso angle, whose hip end is the model's hip point: when the limb lengths say
+    that point is a guess (a plate over the hips), a short hold is not a fault (t14, t15, t27 and t38 under 32-45 cm
+    plates read clean holds as 0.16-0.38 s) but not judged, with the reason; with steady limbs it is judged."""
+    from formcheck.core.judge import judge_metrics
+
+    rel = SHIPPED.reliability
+    base = {"hold_s": 0.2, "drive_jitter_deg": 0.05, "hip_deg_valid": 1.0, "knee_split": 0.1, "hip_split": 0.05,
+            "shin_torso_spread": 0.05}
+
+    def pause(**m):
+        return {f.rule_id: f for f in judge_metrics({**base, **m}, HIP_THRUST, SHIPPED, 1.0)}["no_pause"]
+
+    assert pause(thigh_torso_spread=0.05).verdict == "fail"
+    hidden = pause(thigh_torso_spread=rel.max_thigh_torso_spread + 0.2, limb_world_spread=0.5)
+    assert hidden.verdict == "not_judged" and "hold is timed from it" in hidden.reason
 
 
 def _put_over_the_thighs(p, moved):

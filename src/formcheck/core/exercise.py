@@ -26,7 +26,9 @@ class Rule:
 
     `key` names the bound in the profile (`[rules.<id>] <key> = value`), `bound` says which side fails:
     "max" fails above it, "min" below it. `valid` names the metric whose validity / spread figures decide
-    whether the rule can be judged on a rep (default: the metric itself).
+    whether the rule can be judged on a rep (default: the metric itself). `confirm` names a second measure of the
+    same quantity from other landmarks: past the band, the rep fails only when that one is past it too, else the
+    two disagree by more than the band and the verdict is borderline.
     """
 
     id: str
@@ -40,6 +42,7 @@ class Rule:
     group: str                   # the cue a coach looks at ("knee at lockout", "head", ...)
     joint: str                   # overlay joint whose label turns red ("knee", "hip", "ear", "shoulder", "heel")
     valid: str = ""
+    confirm: str = ""
 
     @property
     def valid_key(self) -> str:

@@ -74,6 +74,10 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     if "feet" in rule.needs and over("toe_slide_cm", rel.max_toe_slide_cm):
         return (f"the foot's points slide ({m['toe_slide_cm']:.1f} cm at the toe between the rest and the hold, "
                 f"where the foot is planted): the camera may be far off the side")
+    if "drive" in rule.needs and limbs_jump(m, profile):
+        return (f"the hip point is a guess (thigh and shin lengths jump by "
+                f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
+                f"within the rep: a plate may cover the hips), and the hold is timed from it")
     if "drive" in rule.needs and not _finite(m.get("drive_jitter_deg")):
         return ("too few frames of the drive in this rep to time it (the model lost the body: a plate may cover "
                 "the hips)")
@@ -116,6 +120,12 @@ def judge_rule(rule: Rule, m: dict[str, float], profile: Profile, t_s: float) ->
         return Finding(rule.id, "borderline", round(value, 2), rule.unit, expected, t_s, "",
                        f"within {b:.2g} {rule.unit} of the threshold: inside the measurement's uncertainty, check "
                        f"this", lo, hi)
+    if rule.confirm:
+        other = m.get(rule.confirm, math.nan)
+        if not (_finite(other) and rule.fails(other, thr) and abs(other - thr) > b):
+            return Finding(rule.id, "borderline", round(value, 2), rule.unit, expected, t_s, "",
+                           f"a second reading from other points gives {other:.1f} {rule.unit}: the two disagree by "
+                           f"more than the uncertainty, check this", lo, hi)
     return Finding(rule.id, "fail", round(value, 2), rule.unit, expected, t_s, rule.cue_long, "", lo, hi)
 
 

@@ -24,7 +24,7 @@ RULES = (
          "Pivot on the bench: keep the shoulders from sliding or rocking.", "rocking", "shoulder",
          valid="shoulder"),
     Rule("heel_lift", "heel_lift_cm", "cm", "max", "heel_rise_max_cm", LEGS_HIPS | {"feet"}, "heels down",
-         "Keep the heels down and drive through them.", "heels", "heel", valid="heel"),
+         "Keep the heels down and drive through them.", "heels", "heel", valid="heel", confirm="heel_pt_lift_cm"),
 )
 
 PLOTS = (

@@ -67,6 +67,10 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     shin = _median(_col(win.frames, "shin_len_px"))
     cm_per_px = cal.shin_length_m * 100.0 / shin if shin > 0 else float("nan")
     rise_px = _median(ank[lock]) - _median(ank[rest])
+    # A second reading of the same lift from the heel point's own rise over the toe: a fault needs both (the rule's
+    # `confirm`); a mirrored real clip (r11) read clean reps at 4.9-5.4 cm from the ankle and 3.2-3.7 from the heel.
+    hp = _col(win.frames, "heel_over_toe_px")
+    m["heel_pt_lift_cm"] = float((_median(hp[lock]) - _median(hp[rest])) * cm_per_px)
     m["heel_valid"] = float(np.isfinite(ank[lock]).mean()) if lock.any() else 0.0
     m["heel_lift_cm"] = float(rise_px * cm_per_px * cal.heel_per_ankle_rise - cal.heel_drift_cm)
     # The toe is the pivot of a heel lift and stays planted: when the model's toe point moves between the rest
