@@ -53,6 +53,19 @@ def test_rules_do_not_regress(cv_metrics):
         assert new["pass_hidden"] <= old["pass_hidden"], f"{rule} passed reps whose hips are hidden"
 
 
+def test_the_shipped_profile_is_the_fit_of_all_rendered_clips():
+    """The real clips are scored with the fit of all rendered clips, so the product must ship that fit: a change
+    that moves the fit (make eval) without copying it into the profile leaves analyze on stale offsets and bands."""
+    from formcheck.exercises import load_profile
+    from formcheck.exercises.hip_thrust import HIP_THRUST
+
+    prof, fit = load_profile(), COMMITTED["fits"]["all rendered"]
+    shipped = {k: getattr(prof.calibration, k) for k in fit["calibration"]}
+    assert shipped == pytest.approx(fit["calibration"], abs=1e-9), "copy the fit's [calibration] into profile.toml"
+    bands = {r.id: prof.thresholds[f"{r.id}.{r.band_key}"] for r in HIP_THRUST.rules}
+    assert bands == pytest.approx(fit["bands"], abs=1e-9), "copy the fit's bands into profile.toml [rules.*]"
+
+
 def test_committed_figures_hold_the_lines_we_hold():
     """What the committed file may never show, whatever else it says: a rep counted on a negative clip, a real
     clip's rep count wrong, a false alarm on a real clip, an exercise taken for another."""
