@@ -13,16 +13,18 @@ import numpy as np
 
 
 def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossless: bool = True,
-                 max_frames: int | None = None) -> Path:
+                 max_frames: int | None = None, mirror: bool = False, every: int = 1) -> Path:
     """Write `src` (as formcheck decodes it: upright by its own flag) turned clockwise by rotation_cw_deg; only its
-    first max_frames frames when given (a short cut for tests that need the model, not the reps)."""
+    first max_frames frames when given (a short cut for tests that need the model, not the reps). mirror=True flips
+    it left to right (the same set filmed from the other side); every=2 keeps every other frame (half the frame
+    rate)."""
     import av
 
     from formcheck.io.video_file import VideoFile, upright
 
     dst = Path(dst)
     with VideoFile(src) as vf:
-        rate = Fraction(vf.info.fps).limit_denominator(1001)
+        rate = Fraction(vf.info.fps / every).limit_denominator(1001)
         out = av.open(str(dst), mode="w")
         try:
             s = out.add_stream("libx264rgb" if lossless else "libx264", rate=rate)
@@ -35,7 +37,11 @@ def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossles
             for fr in vf:
                 if max_frames is not None and fr.index >= max_frames:
                     break
+                if fr.index % every:
+                    continue
                 img = upright(fr.image, rotation_cw_deg)
+                if mirror:
+                    img = img[:, ::-1]
                 if not lossless:
                     img = img[: h - h % 2, : w - w % 2]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
