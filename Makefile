@@ -39,6 +39,7 @@ test-fast: setup
 SHARED ?= ../shared
 eval: setup
 	$(BIN)/formcheck eval sample_videos $(SHARED)/train_videos $(SHARED)/real_clips --json tests/accuracy/metrics.json --markdown tests/accuracy/metrics.md
+	$(BIN)/python tests/accuracy/copy_fit.py
 
 bench: setup
 	$(BIN)/python bench/bench_speed.py

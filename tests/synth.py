@@ -175,6 +175,28 @@ def face_down_profile(n_reps: int, *, torso_from_deg: float, torso_to_deg: float
     return frames
 
 
+def legs_ride_the_hips(n_reps: int, *, lift_px: float = 80.0, fps: float = 30.0) -> list[PoseFrame]:
+    """A hip thrust as the model sees it with its leg points on the plate (mirrored r05): the hips rise lift_px
+    over a resting upper back (the torso from -26 deg to about level), but the knees and feet rise with them, so
+    the thigh keeps its direction and every limb its length. Per rep: 1.0 s at rest, 0.8 s up, 1.0 s held, 0.8 s
+    down."""
+    j = SIDE_JOINTS["left"], SIDE_JOINTS["right"]
+    legs = [s[r] for s in j for r in ("hip", "knee", "ankle", "heel", "toe")]
+    base = pose_at(0.0, torso_deg=-26.0, hip_deg=125.0, knee_deg=80.0, planted=True)
+    frames, t = [], 0.0
+    for _ in range(n_reps):
+        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", 1.0), ("down", 0.8)):
+            for i in range(int(dur * fps)):
+                a = i / (dur * fps)
+                s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
+                     "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
+                xy = base.xy_px.copy()
+                xy[legs, 1] -= s * lift_px                # image y points down: the legs go up
+                frames.append(PoseFrame(t, xy, base.visibility.copy(), True))
+                t += 1.0 / fps
+    return frames
+
+
 def raise_leg(frames: list[PoseFrame], side: str, lift_deg: float = 25.0) -> list[PoseFrame]:
     """The same reps done on one leg: `side`'s leg is held out straight, lift_deg above the line of the torso,
     while the other stays planted (a single-leg hip thrust; the near side is "left" in `pose_at`)."""

@@ -61,9 +61,9 @@ def test_the_shipped_profile_is_the_fit_of_all_rendered_clips():
 
     prof, fit = load_profile(), COMMITTED["fits"]["all rendered"]
     shipped = {k: getattr(prof.calibration, k) for k in fit["calibration"]}
-    assert shipped == pytest.approx(fit["calibration"], abs=1e-9), "copy the fit's [calibration] into profile.toml"
+    assert shipped == pytest.approx(fit["calibration"], abs=1e-9), "run make eval (it copies the fit into profile.toml)"
     bands = {r.id: prof.thresholds[f"{r.id}.{r.band_key}"] for r in HIP_THRUST.rules}
-    assert bands == pytest.approx(fit["bands"], abs=1e-9), "copy the fit's bands into profile.toml [rules.*]"
+    assert bands == pytest.approx(fit["bands"], abs=1e-9), "run make eval (it copies the fit into profile.toml)"
 
 
 def test_committed_figures_hold_the_lines_we_hold():

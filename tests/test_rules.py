@@ -159,6 +159,26 @@ def test_sit_ups_and_crunches_are_not_reps(sit_up_torso_deg):
     assert len(tr.rejected) >= 4 and "sit-up or crunch" in tr.no_rep_reason()
 
 
+def test_a_knee_point_riding_the_hips_counts_the_rep_and_leaves_the_legs_unjudged():
+    """The sit-up test asks which end moved from the thigh's turn. With the model's knee on the plate the thigh
+    keeps its direction while the hips rise (mirrored r05: hips up 0.28 torso lengths, thigh turn 1 deg), and the
+    rep was refused as a sit-up. The hip point rising in the picture says the hips moved: the rep counts, and the
+    rules on the hips and legs are not judged, because the knee point is not where the knee is."""
+    from formcheck.exercises import candidates
+    from synth import legs_ride_the_hips
+
+    tr = SetTracker(candidates("auto"))
+    for p in legs_ride_the_hips(4):
+        tr.update(p)
+    reps = tr.finish()
+    assert len(reps) == 4, tr.rejected
+    for r in reps:
+        assert r.metrics["hip_rise_torso"] > 0.3 and abs(r.metrics["thigh_turn_deg"]) < 1
+        for rule in ("feet_too_far", "feet_too_close", "lumbar_hyperextension", "partial_lockout", "head_back"):
+            f = r.finding(rule)
+            assert f.verdict == "not_judged" and "knee moved with the hips" in f.reason, (rule, f)
+
+
 @pytest.mark.parametrize("hips_up_deg, knees_in_deg", [(15.0, 80.0), (20.0, 70.0), (25.0, 50.0)])
 def test_reverse_crunches_are_not_bridges(hips_up_deg, knees_in_deg):
     """A reverse crunch rolls the hips off the floor (the torso angle rises as in a bridge) by pulling the knees

@@ -82,7 +82,8 @@ class Gate:
     torso_top_min_deg: float     # torso angle at the top must lie in this range (about level)
     torso_top_max_deg: float
     knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)
-    min_thigh_turn_per_torso_rise: float  # thigh turn / torso rise below this: the shoulders moved, not the hips
+    min_thigh_turn_per_torso_rise: float  # thigh turn / torso rise below this: the shoulders moved, not the hips ...
+    min_hip_rise_torso: float    # ... unless the hip point rose this much (torso lengths) in the picture
     hip_top_min_deg: float       # hip angle at the top under this: the hips fold (knees pulled in), not extend
     face_down_knee_torso: float  # knee this far (torso lengths) below the hip-ankle line at the top ...
     face_down_neck_deg: float    # ... and the face turned this far towards the floor: face down (on all fours)

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from formcheck.core.config import Profile
-from formcheck.core.judge import limbs_jump, one_leg_off
+from formcheck.core.judge import knee_rides_hip, limbs_jump, one_leg_off, thigh_still
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
     knees bent at the top (a push-up or plank keeps them straight), on the back (face down, the knees bend towards
     the floor), the hips opening over the rep (a reverse crunch folds them) and doing the moving (a sit-up or crunch
-    turns the torso about still hips: the thigh does not turn). A camera off the side still counts reps: the rules that need a side view say not judged instead
-    (judge.hidden_reason)."""
+    turns the torso about still hips: the thigh does not turn, nor does the hip point rise). A camera off the side
+    still counts reps: the rules that need a side view say not judged instead (judge.hidden_reason)."""
     g = profile.gate
     top, bottom = _f(m, "torso_deg"), _f(m, "torso_bottom_deg")
     if math.isfinite(top) and top < -g.torso_upright_deg or math.isfinite(bottom) and bottom < -g.torso_upright_deg:
@@ -65,7 +65,9 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
         return GateResult(False, f"the hips fold at the top instead of opening (hip {hip:.0f} deg, {turn + rise:.0f} "
                                  f"deg over the rep): knees pulled in, a reverse crunch or knee raise, not a hip "
                                  f"thrust or glute bridge")
-    if legs_ok and rise > 0 and abs(turn) < g.min_thigh_turn_per_torso_rise * rise:
+    # The thigh kept still while the torso rose: a sit-up, unless the hip point rose in the picture; then the
+    # model's knee rode with the hips, and the judge leaves the hips and legs unjudged (judge.knee_rides_hip).
+    if legs_ok and thigh_still(m, profile) and not knee_rides_hip(m, profile):
         return GateResult(False, f"the shoulders move and the hips stay down (thigh turns {turn:.0f} deg as the torso "
                                  f"turns {rise:.0f}): a sit-up or crunch, not a hip thrust or glute bridge")
     return GateResult(True)

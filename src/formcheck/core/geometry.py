@@ -149,5 +149,7 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         thigh_torso_world=thigh_w,
         shin_torso_world=shin_w,
         knee_up_torso=knee_up,
+        hip_y_px=float(hip[1]),
+        shoulder_y_px=float(sh[1]),
     )
 

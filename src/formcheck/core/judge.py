@@ -42,6 +42,25 @@ def one_leg_off(m: dict[str, float], profile: Profile) -> bool:
     return _over(m, "knee_side_diff_deg", profile.reliability.max_knee_side_diff_deg)
 
 
+def thigh_still(m: dict[str, float], profile: Profile) -> bool:
+    """The torso rose but the thigh hardly turned: in a sit-up the hips stay down; see knee_rides_hip."""
+    rise, turn = m.get("torso_rise_deg", math.nan), m.get("thigh_turn_deg", math.nan)
+    limit = profile.gate.min_thigh_turn_per_torso_rise
+    return _finite(rise) and _finite(turn) and rise > 0 and abs(turn) < limit * rise
+
+
+def knee_rides_hip(m: dict[str, float], profile: Profile) -> bool:
+    """The hip point rose in the picture while the thigh kept its direction or turned the wrong way (by no more than
+    the torso rose: a turn of a hundred degrees is points swapped or an angle wrapped, not a knee): the knee point
+    rose with the hips, which a knee over planted feet cannot do. The model has put the knee on what moves with the
+    hips (a plate, the bar)."""
+    rise, turn = m.get("torso_rise_deg", math.nan), m.get("thigh_turn_deg", math.nan)
+    hip_rise = m.get("hip_rise_torso", math.nan)
+    return (_finite(rise) and _finite(turn) and _finite(hip_rise) and rise > 0
+            and hip_rise >= profile.gate.min_hip_rise_torso
+            and -rise < turn < profile.gate.min_thigh_turn_per_torso_rise * rise)
+
+
 def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
     """Why `rule` cannot be judged on a rep with metrics `m` ("" when it can)."""
     rel = profile.reliability
@@ -58,6 +77,9 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
             return (f"hips/legs hidden or misplaced: the model split the near and far leg (knees "
                     f"{m.get('knee_split') or math.nan:.2f}, hips {m.get('hip_split') or math.nan:.2f} torso lengths "
                     f"apart; a plate may cover them, or the camera is far off the side)")
+        if knee_rides_hip(m, profile):
+            return (f"hips/legs misplaced: the hips rose {m['hip_rise_torso']:.2f} torso lengths but the thigh turned "
+                    f"{m['thigh_turn_deg']:.0f} deg, so the model's knee moved with the hips (a plate may cover them)")
         if "legs" in rule.needs and one_leg_off(m, profile):
             return (f"one leg off the floor (a single-leg rep?): the near and far knee differ by "
                     f"{m['knee_side_diff_deg']:.0f} deg at the top, so the near leg may not be the working one")

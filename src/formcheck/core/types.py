@@ -88,7 +88,9 @@ class FrameFeatures:
     toe_y_px: float = float("nan")
     thigh_torso_world: float = float("nan")  # thigh / torso length in the model's 3-D world points (no projection)
     shin_torso_world: float = float("nan")
-    knee_up_torso: float = float("nan")  # the knee's offset from the hip-ankle line / torso, + = bent upwards (lying back)
+    hip_y_px: float = float("nan")        # canonical heights (y up) of the hip and the shoulder: which end rose
+    shoulder_y_px: float = float("nan")
+    knee_up_torso: float = float("nan")  # knee's offset from the hip-ankle line / torso, + = bent upwards (on the back)
     lost: bool = False   # the model turned the skeleton round on this frame (head on the feet's side): nothing measured
 
 

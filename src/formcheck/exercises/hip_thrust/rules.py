@@ -122,6 +122,11 @@ def rep_metrics(win: RepWindow, profile: Profile) -> dict[str, float]:
     thigh = _col(win.frames, "hip_deg") - torso
     m["torso_rise_deg"] = _median(torso[lock]) - _median(torso[rest])
     m["thigh_turn_deg"] = _turn_deg(thigh[rest], thigh[lock])
+    # ... and in the picture: the hips rise over planted feet and a resting upper back; in a sit-up the shoulders do.
+    tl_drive = _median(tl[drive])
+    for name in ("hip", "shoulder"):
+        y = _col(win.frames, f"{name}_y_px")
+        m[f"{name}_rise_torso"] = (_median(y[lock]) - _median(y[rest])) / tl_drive if tl_drive > 0 else float("nan")
     return m
 
 
