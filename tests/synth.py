@@ -130,6 +130,19 @@ def synthetic_profile(profile: Profile) -> Profile:
     return dataclasses.replace(profile, reliability=rel)
 
 
+def _cycles(n_reps: int, hold_s: float, fps: float):
+    """(t_s, s) per frame of n_reps cycles: 1.0 s at the start (s = 0), 0.8 s there (s eases to 1), hold_s held, 0.8 s
+    back."""
+    t = 0.0
+    for _ in range(n_reps):
+        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", hold_s), ("down", 0.8)):
+            for i in range(int(dur * fps)):
+                a = i / (dur * fps)
+                yield t, {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
+                          "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
+                t += 1.0 / fps
+
+
 def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0, knees_in_deg: float = 0.0,
                    ) -> list[PoseFrame]:
     """Sit-ups or crunches, side-on: lying on the floor, knees bent, feet planted; the torso curls up to
@@ -138,18 +151,11 @@ def crunch_profile(n_reps: int, *, sit_up_torso_deg: float, fps: float = 30.0, k
     down. knees_in_deg > 0 makes it a reverse crunch: the knees come towards the chest by that much (the thigh
     turns towards the head) while the hips roll up off the floor (sit_up_torso_deg > 0, hips above shoulders)."""
     thigh_dir, lying = 140.0, 2.0
-    frames, t = [], 0.0
-    for _ in range(n_reps):
-        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", 0.4), ("down", 0.8)):
-            for i in range(int(dur * fps)):
-                a = i / (dur * fps)
-                s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
-                     "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
-                torso = lying + s * (sit_up_torso_deg - lying)
-                frames.append(pose_at(t, torso_deg=torso,
-                                      hip_deg=thigh_dir - s * knees_in_deg + torso + CAL.hip_offset_deg,
-                                      knee_deg=80.0, neck_ext_deg=-25.0 - 20.0 * s))
-                t += 1.0 / fps
+    frames = []
+    for t, s in _cycles(n_reps, 0.4, fps):
+        torso = lying + s * (sit_up_torso_deg - lying)
+        frames.append(pose_at(t, torso_deg=torso, hip_deg=thigh_dir - s * knees_in_deg + torso + CAL.hip_offset_deg,
+                              knee_deg=80.0, neck_ext_deg=-25.0 - 20.0 * s))
     return frames
 
 
@@ -160,19 +166,11 @@ def face_down_profile(n_reps: int, *, torso_from_deg: float, torso_to_deg: float
     chest: torso -20 -> level, the body straight from knee to shoulder, feet up) or rocking forward on all fours
     from sitting back on the heels (torso -30 -> level, hip 45 -> 95, knee 35 -> 95). Per rep: 1.0 s at the start,
     0.8 s there, 0.4 s held, 0.8 s back."""
-    frames, t = [], 0.0
-    for _ in range(n_reps):
-        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", 0.4), ("down", 0.8)):
-            for i in range(int(dur * fps)):
-                a = i / (dur * fps)
-                s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
-                     "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
-                frames.append(pose_at(t, torso_deg=torso_from_deg + s * (torso_to_deg - torso_from_deg),
-                                      hip_deg=hip_from_deg + s * (hip_to_deg - hip_from_deg),
-                                      knee_deg=knee_from_deg + s * (knee_to_deg - knee_from_deg),
-                                      neck_ext_deg=neck_ext_deg, face_down=True))
-                t += 1.0 / fps
-    return frames
+    return [pose_at(t, torso_deg=torso_from_deg + s * (torso_to_deg - torso_from_deg),
+                    hip_deg=hip_from_deg + s * (hip_to_deg - hip_from_deg),
+                    knee_deg=knee_from_deg + s * (knee_to_deg - knee_from_deg), neck_ext_deg=neck_ext_deg,
+                    face_down=True)
+            for t, s in _cycles(n_reps, 0.4, fps)]
 
 
 def legs_ride_the_hips(n_reps: int, *, lift_px: float = 80.0, fps: float = 30.0) -> list[PoseFrame]:
@@ -183,17 +181,11 @@ def legs_ride_the_hips(n_reps: int, *, lift_px: float = 80.0, fps: float = 30.0)
     j = SIDE_JOINTS["left"], SIDE_JOINTS["right"]
     legs = [s[r] for s in j for r in ("hip", "knee", "ankle", "heel", "toe")]
     base = pose_at(0.0, torso_deg=-26.0, hip_deg=125.0, knee_deg=80.0, planted=True)
-    frames, t = [], 0.0
-    for _ in range(n_reps):
-        for seg, dur in (("rest", 1.0), ("up", 0.8), ("hold", 1.0), ("down", 0.8)):
-            for i in range(int(dur * fps)):
-                a = i / (dur * fps)
-                s = {"rest": 0.0, "up": 0.5 - 0.5 * math.cos(math.pi * a), "hold": 1.0,
-                     "down": 0.5 + 0.5 * math.cos(math.pi * a)}[seg]
-                xy = base.xy_px.copy()
-                xy[legs, 1] -= s * lift_px                # image y points down: the legs go up
-                frames.append(PoseFrame(t, xy, base.visibility.copy(), True))
-                t += 1.0 / fps
+    frames = []
+    for t, s in _cycles(n_reps, 1.0, fps):
+        xy = base.xy_px.copy()
+        xy[legs, 1] -= s * lift_px                # image y points down: the legs go up
+        frames.append(PoseFrame(t, xy, base.visibility.copy(), True))
     return frames
 
 
