@@ -36,6 +36,12 @@ def limbs_jump(m: dict[str, float], profile: Profile) -> bool:
     return image and not world_steady
 
 
+def _jump(m: dict[str, float]) -> str:
+    """How far the limb lengths jumped, for a reason."""
+    return (f"thigh and shin lengths jump by {100 * (m.get('thigh_torso_spread') or 0):.0f}% / "
+            f"{100 * (m.get('shin_torso_spread') or 0):.0f}%")
+
+
 def one_leg_off(m: dict[str, float], profile: Profile) -> bool:
     """The near and far knee differ at the top by more than a two-legged rep does: one leg is off the floor (a
     single-leg rep) or the far leg is misplaced, so the near leg may not be the working one."""
@@ -90,16 +96,13 @@ def hidden_reason(m: dict[str, float], rule: Rule, profile: Profile) -> str:
         if not (_finite(m.get("thigh_torso_spread")) or _finite(m.get("shin_torso_spread"))):
             return "hips/legs not checked: too few frames of the hips and legs in this rep (a plate may cover them)"
         if limbs_jump(m, profile):
-            return (f"hips/legs hidden or misplaced: thigh and shin lengths jump by "
-                    f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
-                    f"within the rep (a plate or bar pad may cover the hips)")
+            return f"hips/legs hidden or misplaced: {_jump(m)} within the rep (a plate or bar pad may cover the hips)"
     if "feet" in rule.needs and over("toe_slide_cm", rel.max_toe_slide_cm):
         return (f"the foot's points slide ({m['toe_slide_cm']:.1f} cm at the toe between the rest and the hold, "
                 f"where the foot is planted): the camera may be far off the side")
     if "drive" in rule.needs and limbs_jump(m, profile):
-        return (f"the hip point is a guess (thigh and shin lengths jump by "
-                f"{100 * (m.get('thigh_torso_spread') or 0):.0f}% / {100 * (m.get('shin_torso_spread') or 0):.0f}% "
-                f"within the rep: a plate may cover the hips), and the hold is timed from it")
+        return (f"the hip point is a guess ({_jump(m)} within the rep: a plate may cover the hips), and the hold is "
+                f"timed from it")
     if "drive" in rule.needs and not _finite(m.get("drive_jitter_deg")):
         return ("too few frames of the drive in this rep to time it (the model lost the body: a plate may cover "
                 "the hips)")
