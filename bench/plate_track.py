@@ -8,7 +8,9 @@ again: the centre height of the circles that agree with it. Prints, per clip, th
 found, the correlation of its height with the true hip height (the renders' frames.csv), and the reps the
 product's RepSegmenter counts on the plate's height alone (in plate radii: PLATE_REPS; gaps up to 0.5 s bridged,
 the product's causal SignalCleaner at the rep-count cut-off) against the labels and against the product, and the
-plate's radius over the model's median torso length (could it tell 45 cm plates, the "hips hidden" label?).
+plate's radius over the model's median torso length (could it tell 45 cm plates, the "hips hidden" label?), and
+the segmenter (no gate, no partial reps) on the model's torso angle with and without the lost frames filled from
+the plate (is the plate worth integrating as a fallback?).
 README "Still weak" quotes the figures; integrating it would need the frames in the tracker's path and a cache of
 its own.
 Needs ../shared beside the repository; uses the landmark cache (the full model).
@@ -28,6 +30,7 @@ from formcheck.apps.rescore import rescore
 from formcheck.core.reps import RepEventKind, RepSegmenter, RepSettings
 from formcheck.core.skeleton import LM
 from formcheck.core.smoothing import SignalCleaner
+from formcheck.core.tracker import SetTracker
 from formcheck.exercises import candidates
 from formcheck.io.pose_cache import poses_of
 
@@ -108,13 +111,45 @@ def track(name: str) -> str:
     both = ok & np.isfinite(a[:, 1])
     corr = f"{np.corrcoef(a[both, 0], a[both, 1])[0, 1]:.2f}" if both.sum() > 10 else "n/a (no truth)"
     n_plate = plate_reps([t for t, _ in per_frame], a[:, 0], float(plate[2]), prof.smoothing.drive_cutoff_hz)
+    n_model, n_fused = fused_reps(cc.poses, [t for t, _ in per_frame], a[:, 0])
     n_truth = len(json.loads(mp4.with_name(mp4.stem + ".truth.json").read_text())["reps"])
     n_product = rescore(mp4, candidates("auto")).n_reps
     sh, hp = [LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], [LM.LEFT_HIP, LM.RIGHT_HIP]
     torso_px = float(np.nanmedian([np.hypot(*(q.xy_px[sh].mean(0) - q.xy_px[hp].mean(0))) for q in cc.poses
                                    if q.detected]))
     return (f"{name}: plate r {plate[2]:.0f} px = {plate[2] / torso_px:.2f} torso, found in {ok.mean():.0%} of "
-            f"{len(a)} frames, corr with true hip y {corr}; reps labelled {n_truth}, counted on the plate {n_plate}, by the product {n_product}")
+            f"{len(a)} frames, corr with true hip y {corr}; reps labelled {n_truth}, counted on the plate {n_plate}, by the product {n_product}; segmenter on the model's torso angle "
+            f"{n_model}, on it with lost frames filled from the plate {n_fused}")
+
+
+def fused_reps(poses, t_s: list[float], plate_y_px: np.ndarray) -> tuple[int, int]:
+    """Reps the product's segmenter (no gate) counts on the model's torso angle as the tracker measures it (NaN where
+    it lost the body), and on the same with those frames filled from the plate's height, mapped to degrees by a
+    line fitted on this clip's frames that have both."""
+    cands = candidates("auto")
+    tracker = SetTracker(cands)
+    plate_at = dict(zip(t_s, plate_y_px))
+    torso, plate = [], []
+    for q in poses:
+        st = tracker.update(q)
+        torso.append(st.feat.torso_deg if not st.feat.lost else np.nan)
+        plate.append(plate_at.get(round(q.t_s, 3), np.nan))
+    torso, plate = np.array(torso), np.array(plate)
+    both = np.isfinite(torso) & np.isfinite(plate)
+    fused = torso.copy()
+    if both.sum() > 20:
+        k, c = np.polyfit(plate[both], torso[both], 1)
+        fill = ~np.isfinite(torso) & np.isfinite(plate)
+        fused[fill] = k * plate[fill] + c
+    prof = cands[0][1]
+
+    def count(v: np.ndarray) -> int:
+        sm = prof.smoothing
+        clean = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.drive_cutoff_hz, beta=sm.beta)
+        seg = RepSegmenter(prof.reps)
+        return sum(ev.kind == RepEventKind.TOP_LEFT for q, x in zip(poses, v)
+                   for ev in seg.update(q.t_s, clean(q.t_s, float(x))))
+    return count(torso), count(fused)
 
 
 def plate_reps(t_s: list[float], y_px: np.ndarray, r_px: float, cutoff_hz: float) -> int:
