@@ -26,7 +26,6 @@ import av
 import cv2
 import numpy as np
 
-from formcheck.apps.rescore import rescore
 from formcheck.core.reps import RepEventKind, RepSegmenter, RepSettings
 from formcheck.core.skeleton import LM
 from formcheck.core.smoothing import SignalCleaner
@@ -110,22 +109,32 @@ def track(name: str) -> str:
     ok = np.isfinite(a[:, 0])
     both = ok & np.isfinite(a[:, 1])
     corr = f"{np.corrcoef(a[both, 0], a[both, 1])[0, 1]:.2f}" if both.sum() > 10 else "n/a (no truth)"
-    n_plate = plate_reps([t for t, _ in per_frame], a[:, 0], float(plate[2]), prof.smoothing.drive_cutoff_hz)
-    n_model, n_fused = fused_reps(cc.poses, [t for t, _ in per_frame], a[:, 0])
+    sm = prof.smoothing
+    n_plate = plate_reps([t for t, _ in per_frame], a[:, 0], float(plate[2]), sm)
+    n_product, n_model, n_fused = model_reps(cc.poses, [t for t, _ in per_frame], a[:, 0])
     n_truth = len(json.loads(mp4.with_name(mp4.stem + ".truth.json").read_text())["reps"])
-    n_product = rescore(mp4, candidates("auto")).n_reps
     sh, hp = [LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], [LM.LEFT_HIP, LM.RIGHT_HIP]
     torso_px = float(np.nanmedian([np.hypot(*(q.xy_px[sh].mean(0) - q.xy_px[hp].mean(0))) for q in cc.poses
                                    if q.detected]))
     return (f"{name}: plate r {plate[2]:.0f} px = {plate[2] / torso_px:.2f} torso, found in {ok.mean():.0%} of "
-            f"{len(a)} frames, corr with true hip y {corr}; reps labelled {n_truth}, counted on the plate {n_plate}, by the product {n_product}; segmenter on the model's torso angle "
-            f"{n_model}, on it with lost frames filled from the plate {n_fused}")
+            f"{len(a)} frames, corr with true hip y {corr}; reps labelled {n_truth}, counted on the plate {n_plate}, "
+            f"by the product {n_product}; segmenter on the model's torso angle {n_model}, on it with lost frames "
+            f"filled from the plate {n_fused}")
 
 
-def fused_reps(poses, t_s: list[float], plate_y_px: np.ndarray) -> tuple[int, int]:
-    """Reps the product's segmenter (no gate) counts on the model's torso angle as the tracker measures it (NaN where
-    it lost the body), and on the same with those frames filled from the plate's height, mapped to degrees by a
-    line fitted on this clip's frames that have both."""
+def count_reps(t_s, values, settings: RepSettings, sm) -> int:
+    """Reps the product's segmenter counts on `values` after the product's rep-count smoothing (no gate; a rep still
+    at the top when the clip ends is dropped, as in the product)."""
+    clean = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.drive_cutoff_hz, beta=sm.beta)
+    seg = RepSegmenter(settings)
+    return sum(ev.kind == RepEventKind.TOP_LEFT for t, x in zip(t_s, values)
+               for ev in seg.update(float(t), clean(float(t), float(x))))
+
+
+def model_reps(poses, t_s: list[float], plate_y_px: np.ndarray) -> tuple[int, int, int]:
+    """One replay of the product's tracker over the clip: the reps it counts, and the reps the bare segmenter counts on
+    the torso angle as the tracker measures it (NaN where it lost the body), and on the same with those frames filled
+    from the plate's height, mapped to degrees by a line fitted on this clip's frames that have both."""
     cands = candidates("auto")
     tracker = SetTracker(cands)
     plate_at = dict(zip(t_s, plate_y_px))
@@ -134,6 +143,7 @@ def fused_reps(poses, t_s: list[float], plate_y_px: np.ndarray) -> tuple[int, in
         st = tracker.update(q)
         torso.append(st.feat.torso_deg if not st.feat.lost else np.nan)
         plate.append(plate_at.get(round(q.t_s, 3), np.nan))
+    n_product = len(tracker.finish())
     torso, plate = np.array(torso), np.array(plate)
     both = np.isfinite(torso) & np.isfinite(plate)
     fused = torso.copy()
@@ -142,18 +152,12 @@ def fused_reps(poses, t_s: list[float], plate_y_px: np.ndarray) -> tuple[int, in
         fill = ~np.isfinite(torso) & np.isfinite(plate)
         fused[fill] = k * plate[fill] + c
     prof = cands[0][1]
-
-    def count(v: np.ndarray) -> int:
-        sm = prof.smoothing
-        clean = SignalCleaner(sm.max_gap_s, min_cutoff_hz=sm.drive_cutoff_hz, beta=sm.beta)
-        seg = RepSegmenter(prof.reps)
-        return sum(ev.kind == RepEventKind.TOP_LEFT for q, x in zip(poses, v)
-                   for ev in seg.update(q.t_s, clean(q.t_s, float(x))))
-    return count(torso), count(fused)
+    t = [q.t_s for q in poses]
+    return n_product, count_reps(t, torso, prof.reps, prof.smoothing), count_reps(t, fused, prof.reps, prof.smoothing)
 
 
-def plate_reps(t_s: list[float], y_px: np.ndarray, r_px: float, cutoff_hz: float) -> int:
-    """Reps the product's segmenter counts on the plate's height (y up, radii), gaps <= MAX_BRIDGE_S bridged."""
+def plate_reps(t_s: list[float], y_px: np.ndarray, r_px: float, sm) -> int:
+    """Reps counted on the plate's height (y up, in plate radii: PLATE_REPS), gaps <= MAX_BRIDGE_S bridged."""
     t = np.asarray(t_s)
     ok = np.isfinite(y_px)
     if ok.sum() < 2:
@@ -163,14 +167,7 @@ def plate_reps(t_s: list[float], y_px: np.ndarray, r_px: float, cutoff_hz: float
     prev_t = np.where(idx > 0, t[ok][np.maximum(idx - 1, 0)], -np.inf)
     next_t = np.where(idx < ok.sum(), t[ok][np.minimum(idx, ok.sum() - 1)], np.inf)
     filled[~ok & ((next_t - prev_t) > MAX_BRIDGE_S)] = np.nan
-    clean = SignalCleaner(min_cutoff_hz=cutoff_hz)
-    seg = RepSegmenter(PLATE_REPS)
-    n = 0
-    for ti, yi in zip(t, filled):
-        for ev in seg.update(float(ti), clean(float(ti), -yi / r_px)):
-            n += ev.kind == RepEventKind.TOP_LEFT
-    return n                                 # a rep still at the top when the clip ends is dropped, as in the product
-
+    return count_reps(t, -filled / r_px, PLATE_REPS, sm)
 
 if __name__ == "__main__":
     for n in sys.argv[1:] or ["t38", "t37", "t10", "t21", "dev10", "dev11", "t14"]:
