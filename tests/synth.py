@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from formcheck.core.config import Profile
+from formcheck.core.geometry import KNEE_PIVOT_DEG
 from formcheck.exercises import load_profile
 from formcheck.core.skeleton import SIDE_JOINTS, LM
 from formcheck.core.types import PoseFrame
@@ -37,7 +38,7 @@ def pose_at(t_s: float, *, torso_deg: float, hip_deg: float, knee_deg: float = 9
     give it a neck_ext_deg of ~+100 or more, the face turned to the floor). heel_point_drop_px lowers the heel
     point alone (the model leaving it on the floor while the ankle rises: the two heel readings disagree)."""
     raw_hip = hip_deg - CAL.hip_offset_deg
-    raw_knee = knee_deg - CAL.knee_offset_deg
+    raw_knee = KNEE_PIVOT_DEG + (knee_deg - CAL.knee_offset_deg - KNEE_PIVOT_DEG) / CAL.knee_scale
     raw_head = CAL.head_neutral_deg - neck_ext_deg
     hip = np.array([0.0, 0.0])
     torso_dir = -torso_deg

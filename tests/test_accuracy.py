@@ -127,3 +127,32 @@ def test_scoring_counts_false_and_hidden_passes():
     assert r["no_pause"]["fp"] == 1 and r["rocking"]["fp"] == 1   # wrong fail; fail on an unmatched rep
     assert m["rep_count"]["exact"] == 1     # 2 found, 2 labelled: the count is right even if one rep is not
     assert m["clips"][0]["mismatches"][-1] == "labelled rep 2 not found"
+
+
+def test_the_knee_fit_undoes_a_compressed_range_and_the_geometry_applies_it():
+    """A model that reads the knee compressed about 90 (raw = 90 + 0.9 (truth - 90) + 2, plus noise) is fitted
+    back to scale 1/0.9 and offset -2 within the noise, by one over the slope of raw against truth: regressing
+    truth on raw would shrink the scale under 1 with noise this size. The geometry then reads the truth back."""
+    import dataclasses
+    import random
+
+    from formcheck.apps.crossval import LabelledClip, fit_calibration
+    from formcheck.core.geometry import calibrated_knee_deg
+    from formcheck.exercises import load_profile
+
+    rng = random.Random(7)
+    truths = [rng.uniform(50, 130) for _ in range(200)]
+    reps_t, reps_d = [], []
+    for i, t in enumerate(truths):
+        raw = 90 + 0.9 * (t - 90) + 2 + rng.gauss(0, 4)
+        reps_t.append({"start_s": 10 * i, "end_s": 10 * i + 3, "faults": [], "truth": {"knee_deg_at_lockout": t}})
+        reps_d.append({"start_s": 10 * i, "end_s": 10 * i + 3, "metrics": {"knee_deg": raw},
+                       "findings": [{"rule_id": "feet_too_far", "verdict": "pass"}]})
+    clip = LabelledClip("k", Path("k.mp4"), {"exercise": "hip_thrust", "reps": reps_t}, "train")
+    base = load_profile().calibration
+    cal = fit_calibration({"k": {"reps": reps_d}}, [clip], dataclasses.replace(base, knee_scale=1.0))
+    assert cal.knee_scale == pytest.approx(1 / 0.9, abs=0.03)
+    assert cal.knee_offset_deg == pytest.approx(-2 / 0.9, abs=0.8)
+    for t in (60.0, 90.0, 120.0):
+        assert calibrated_knee_deg(90 + 0.9 * (t - 90) + 2, cal) == pytest.approx(t, abs=1.0)
+    assert calibrated_knee_deg(90.0, dataclasses.replace(cal, knee_offset_deg=-3.0)) == pytest.approx(87.0)

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from formcheck.apps.evaluate import match_reps
 from formcheck.apps.rescore import analysis_from_poses
 from formcheck.core.config import Calibration, Profile
 from formcheck.core.errors import FormcheckError
 from formcheck.core.exercise import Exercise
+from formcheck.core.geometry import KNEE_PIVOT_DEG
 from formcheck.exercises import EXERCISES, candidates
 from formcheck.io.pose_cache import CachedClip, poses_of
 
@@ -36,6 +39,9 @@ FITTED = {
     "heel_drift_cm": ("heel_lift_cm", "heel_lift_cm", -1),
     "hold_lag_s": ("hold_s", "hold_s", -1),
 }
+#: scale field -> (the offset fitted with it, the pivot the scale turns about): calibrated = pivot + scale * (raw -
+#: pivot) + offset
+SCALES = {"knee_scale": ("knee_offset_deg", KNEE_PIVOT_DEG)}
 #: the rules whose metric a calibration field moves (their findings say whether the metric was judged)
 JUDGED_BY = {"knee_deg": "feet_too_far", "hip_deg": "partial_lockout", "neck_ext_deg": "head_back",
              "heel_lift_cm": "heel_lift", "hold_s": "no_pause"}
@@ -124,7 +130,7 @@ def folds(clips: Sequence[LabelledClip], k: int) -> dict[str, int]:
 # ------------------------------------------------------------------------------------------------------ fitting
 
 def zero_calibration(profile: Profile) -> Profile:
-    cal = dataclasses.replace(profile.calibration, **{k: 0.0 for k in FITTED})
+    cal = dataclasses.replace(profile.calibration, **{k: 0.0 for k in FITTED}, **{k: 1.0 for k in SCALES})
     return dataclasses.replace(profile, calibration=cal)
 
 
@@ -132,9 +138,9 @@ def with_calibration(cands: Sequence[tuple[Exercise, Profile]], cal: Calibration
     return [(ex, dataclasses.replace(p, calibration=cal)) for ex, p in cands]
 
 
-def raw_residuals(analysis: dict, clip: LabelledClip) -> dict[str, list[float]]:
-    """calibration field -> truth minus raw measurement (sign applied) on the clip's matched, judged reps."""
-    out: dict[str, list[float]] = {k: [] for k in FITTED}
+def raw_pairs(analysis: dict, clip: LabelledClip) -> dict[str, list[tuple[float, float]]]:
+    """calibration field -> (raw measurement, truth) on the clip's matched, judged reps."""
+    out: dict[str, list[tuple[float, float]]] = {k: [] for k in FITTED}
     t_reps = clip.truth.get("reps", [])
     for i, j in match_reps(analysis["reps"], t_reps):
         d, t = analysis["reps"][i], t_reps[j].get("truth")
@@ -147,17 +153,41 @@ def raw_residuals(analysis: dict, clip: LabelledClip) -> dict[str, list[float]]:
                 continue
             if clip.hips_hidden and metric != "hold_s":
                 continue
-            out[fld].append(sign * (float(tv) - float(v)))
+            out[fld].append((float(v), float(tv)))
     return out
 
 
+def theil_sen(x: Sequence[float], y: Sequence[float]) -> float:
+    """Median of the pairwise slopes: a line fit that a few wild points (a misread rep) do not tilt."""
+    xa, ya = np.asarray(x, float), np.asarray(y, float)
+    dx, dy = xa[None, :] - xa[:, None], ya[None, :] - ya[:, None]
+    keep = np.triu(np.abs(dx) > 1e-9, 1)
+    return float(np.median(dy[keep] / dx[keep])) if keep.any() else 1.0
+
+
 def fit_calibration(raw_analyses: dict[str, dict], clips: Sequence[LabelledClip], base: Calibration) -> Calibration:
-    pooled: dict[str, list[float]] = {k: [] for k in FITTED}
+    """Each offset: the median of truth minus raw (sign applied). An offset with a scale (SCALES): the scale is one
+    over the Theil-Sen slope of raw against truth about the pivot, the offset the median residual after it."""
+    pooled: dict[str, list[tuple[float, float]]] = {k: [] for k in FITTED}
     for c in clips:
         if c.name in raw_analyses and c.rendered:
-            for k, v in raw_residuals(raw_analyses[c.name], c).items():
+            for k, v in raw_pairs(raw_analyses[c.name], c).items():
                 pooled[k] += v
-    fitted = {k: round(statistics.median(v), 2) for k, v in pooled.items() if len(v) >= 3}
+    fitted: dict[str, float] = {}
+    for k, pairs in pooled.items():
+        if len(pairs) < 3:
+            continue
+        raw, truth = np.array(pairs).T
+        sign = FITTED[k][2]
+        scale = next(((s, pivot) for s, (off, pivot) in SCALES.items() if off == k), None)
+        if scale is not None:
+            # Raw against truth, inverted (classical calibration): the truth is exact and the error is in the
+            # reading, so regressing truth on raw would shrink every reading towards the mean (a slope of r^2
+            # too flat) and take the extreme readings a fault is made of back towards the ideal.
+            s = round(1.0 / theil_sen(truth - scale[1], raw - scale[1]), 3)
+            fitted[scale[0]] = s
+            raw = scale[1] + s * (raw - scale[1])
+        fitted[k] = round(float(np.median(sign * (truth - raw))), 2)
     return dataclasses.replace(base, **fitted)
 
 

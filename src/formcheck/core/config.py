@@ -33,6 +33,7 @@ class PoseSettings:
 @dataclass(frozen=True)
 class Calibration:
     knee_offset_deg: float
+    knee_scale: float        # calibrated knee = KNEE_PIVOT_DEG + knee_scale * (raw - KNEE_PIVOT_DEG) + offset
     hip_offset_deg: float
     head_neutral_deg: float
     heel_drift_cm: float

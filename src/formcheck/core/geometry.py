@@ -55,6 +55,17 @@ def line_from_horizontal_deg(right: np.ndarray, left: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
 
 
+KNEE_PIVOT_DEG = 90.0   # the knee angle the knee calibration's scale turns about (the coaching's lockout knee)
+
+
+def calibrated_knee_deg(raw_deg: float, cal: Calibration) -> float:
+    """The model's knee angle as the anatomical one. MediaPipe compresses the knee's range: on the renders it reads
+    ~7 deg open at 40-70 deg and right at 85-100, so a close or far foot placement looks nearer the ideal than it
+    is. A scale about 90 deg (fitted with the offset, README "Measured accuracy") undoes that; at 90 only the
+    offset acts."""
+    return KNEE_PIVOT_DEG + cal.knee_scale * (raw_deg - KNEE_PIVOT_DEG) + cal.knee_offset_deg
+
+
 def head_angle_deg(hip: np.ndarray, shoulder: np.ndarray, ear: np.ndarray, eye: np.ndarray) -> np.ndarray:
     """Angle from the torso line (hip->shoulder) to the head line (ear->eye), counter-clockwise in the canonical
     frame. Throwing the head back turns the face up and back, so this angle *falls*.
@@ -127,9 +138,9 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         t_s=pose.t_s,
         detected=True,
         side=side,
-        knee_deg=float(joint_angle_deg(hip, knee, ankle)) + cal.knee_offset_deg,
-        knee_far_deg=float(joint_angle_deg(pt("hip", other), pt("knee", other), pt("ankle", other)))
-        + cal.knee_offset_deg,
+        knee_deg=calibrated_knee_deg(float(joint_angle_deg(hip, knee, ankle)), cal),
+        knee_far_deg=calibrated_knee_deg(float(joint_angle_deg(pt("hip", other), pt("knee", other),
+                                                               pt("ankle", other))), cal),
         hip_deg=hip2d + cal.hip_offset_deg,
         shin_deg=float(line_from_vertical_deg(knee, ankle)),
         torso_deg=float(-line_from_horizontal_deg(sh, hip)),
