@@ -13,12 +13,16 @@ import numpy as np
 
 
 def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossless: bool = True,
-                 max_frames: int | None = None, mirror: bool = False, every: int = 1) -> Path:
+                 max_frames: int | None = None, mirror: bool = False, every: int = 1, tilt_deg: float = 0.0) -> Path:
     """Write `src` (as formcheck decodes it: upright by its own flag) turned clockwise by rotation_cw_deg; only its
     first max_frames frames when given (a short cut for tests that need the model, not the reps). mirror=True flips
     it left to right (the same set filmed from the other side); every=2 keeps every other frame (half the frame
-    rate)."""
+    rate); tilt_deg turns the picture that far counter-clockwise and zooms in until no border shows (a phone propped
+    a little crooked)."""
+    import math
+
     import av
+    import cv2
 
     from formcheck.io.video_file import VideoFile, upright
 
@@ -42,6 +46,11 @@ def rotated_copy(src: str | Path, dst: str | Path, rotation_cw_deg: int, lossles
                 img = upright(fr.image, rotation_cw_deg)
                 if mirror:
                     img = img[:, ::-1]
+                if tilt_deg:
+                    a = math.radians(abs(tilt_deg))
+                    zoom = math.cos(a) + math.sin(a) * max(w / h, h / w)
+                    turn = cv2.getRotationMatrix2D((w / 2, h / 2), tilt_deg, zoom)
+                    img = cv2.warpAffine(np.ascontiguousarray(img), turn, (w, h))
                 if not lossless:
                     img = img[: h - h % 2, : w - w % 2]
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")

@@ -384,3 +384,30 @@ def test_a_rep_too_short_to_check_its_limbs_or_time_its_drive_is_not_judged():
     assert hold.verdict == "pass"
     hold = {f.rule_id: f for f in judge_metrics({**m, "drive_jitter_deg": float("nan")}, HIP_THRUST, SHIPPED, 1.0)}
     assert hold["no_pause"].verdict == "not_judged" and "too few frames" in hold["no_pause"].reason
+
+
+@pytest.mark.parametrize("among, torso_bottom_deg, shoulder_over_feet, want", [
+    ("auto", 2.0, 0.2, ["glute_bridge"]), ("auto", -26.0, 0.9, ["hip_thrust"]),   # clear: the angle decides
+    ("auto", -9.0, 0.32, ["glute_bridge"]),   # r11 (a floor bridge) filmed 8 deg tilted: shoulders on the floor
+    ("glute_bridge", -9.0, 0.32, ["glute_bridge"]),   # ... and its later reps, once the set is a bridge
+    ("auto", -9.0, 0.9, ["hip_thrust"]),      # past the line with the shoulders on a bench: a thrust
+    ("auto", -9.0, float("nan"), ["hip_thrust"]),     # no height to go by: the angle's side of the line
+    ("auto", -16.0, 0.1, ["hip_thrust"]),     # beyond the bridge's 7 deg the height is not asked (plates spoil it)
+    ("hip_thrust", -5.0, 0.9, []),            # the thrust takes no tolerance: its clips read >= 8 deg inside
+])
+def test_near_the_bench_floor_line_the_shoulders_height_decides(among, torso_bottom_deg, shoulder_over_feet, want):
+    from formcheck.core.tracker import fitting_candidates
+    from formcheck.exercises import candidates
+
+    fits = fitting_candidates(torso_bottom_deg, shoulder_over_feet, candidates(among))
+    assert [ex.name for ex, _ in fits] == want
+
+
+def test_a_steep_torso_is_upright_only_with_the_shoulders_high_over_the_feet():
+    from formcheck.core.gate import check_rep
+
+    steep = {"torso_deg": -20.0, "torso_bottom_deg": -62.0}
+    assert "standing or upright" in check_rep({**steep, "shoulder_over_feet_torso": 2.5}, SHIPPED).seen
+    assert "standing or upright" in check_rep(steep, SHIPPED).seen      # height not measured: the angle alone
+    # r07's steep bench filmed 8 deg tilted: shoulders 1.7 torso lengths over the feet, not standing
+    assert "standing or upright" not in check_rep({**steep, "shoulder_over_feet_torso": 1.7}, SHIPPED).seen

@@ -73,13 +73,20 @@ class Recognition:
 
     torso_bottom_min_deg: float
     torso_bottom_max_deg: float
+    # A phone propped a little crooked tilts every angle against the image's horizontal: when the torso's bottom lies
+    # within this of two exercises' ranges, the shoulders' height over the feet (torso lengths, median over the
+    # movement) decides between them, as the bench does: raised on one, or on the floor.
+    roll_tolerance_deg: float
+    shoulder_over_feet_min_torso: float
+    shoulder_over_feet_max_torso: float
 
 
 @dataclass(frozen=True)
 class Gate:
     """What a rep of the exercise must look like to count at all (core/gate.py)."""
 
-    torso_upright_deg: float     # torso steeper than this below horizontal (top or bottom): standing/upright
+    torso_upright_deg: float     # torso steeper than this below horizontal (top or bottom): standing/upright ...
+    upright_min_shoulder_over_feet_torso: float  # ... when the shoulders are also this high over the feet (or unseen)
     torso_top_min_deg: float     # torso angle at the top must lie in this range (about level)
     torso_top_max_deg: float
     knee_top_max_deg: float      # knees straighter than this at the top: not a hip thrust (push-up, plank, hinge)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from formcheck.core.config import Profile
+from formcheck.core.config import Gate, Profile
 from formcheck.core.judge import knee_rides_hip, limbs_jump, one_leg_off, thigh_still
 
 
@@ -24,6 +24,15 @@ def _f(m: dict, key: str) -> float:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan
 
 
+def upright(torso_deg: float, shoulder_over_feet_torso: float, g: Gate) -> bool:
+    """Standing or sitting up: the torso steeper than the gate's limit, with the shoulders high over the feet (or
+    their height unseen). A steep bench filmed with the phone tilted reads past the angle too, but with the shoulders
+    only a bench's height over the feet (r07 tilted 8 deg: -62 deg, 1.7 torso lengths; standing 2.3-3.5)."""
+    sof = shoulder_over_feet_torso
+    high = not math.isfinite(sof) or sof > g.upright_min_shoulder_over_feet_torso
+    return math.isfinite(torso_deg) and torso_deg < -g.torso_upright_deg and high
+
+
 def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     """The rep's movement against the profile's [gate]: lying (torso about horizontal at the top, not upright),
     knees bent at the top (a push-up or plank keeps them straight), on the back (face down, the knees bend towards
@@ -32,7 +41,8 @@ def check_rep(m: dict[str, float], profile: Profile) -> GateResult:
     still counts reps: the rules that need a side view say not judged instead (judge.hidden_reason)."""
     g = profile.gate
     top, bottom = _f(m, "torso_deg"), _f(m, "torso_bottom_deg")
-    if math.isfinite(top) and top < -g.torso_upright_deg or math.isfinite(bottom) and bottom < -g.torso_upright_deg:
+    sof = _f(m, "shoulder_over_feet_torso")
+    if upright(top, sof, g) or upright(bottom, sof, g):
         return GateResult(False, "the person is standing or upright (torso near vertical): film a hip thrust or "
                                  "glute bridge lying back, side-on")
     if math.isfinite(top) and not g.torso_top_min_deg <= top <= g.torso_top_max_deg:

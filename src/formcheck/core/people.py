@@ -16,6 +16,7 @@ import numpy as np
 
 from formcheck.core.config import PoseSettings, Profile
 from formcheck.core.exercise import Exercise
+from formcheck.core.gate import upright
 from formcheck.core.skeleton import LM
 from formcheck.core.tracker import FrameState, SetTracker
 from formcheck.core.types import PoseFrame, Rep
@@ -152,8 +153,9 @@ class PeopleTracker:
                 person.last_seen_s = t_s
                 person.n_detected += 1
             person.state = person.tracker.update(pose if pose is not None else PoseFrame.missing(t_s))
-            torso = person.state.feat.torso_deg
-            if pose is not None and math.isfinite(torso) and torso >= -person.tracker.profile.gate.torso_upright_deg:
+            feat = person.state.feat
+            if pose is not None and math.isfinite(feat.torso_deg) and not upright(
+                    feat.torso_deg, feat.shoulder_over_feet_torso, person.tracker.profile.gate):
                 person.n_lying += 1
         self._choose(t_s)
         self.people = [p for p in self.people if p is self._shown or p.reps_done

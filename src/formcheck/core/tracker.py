@@ -7,6 +7,7 @@ offline report is the same data the live report would be.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 
 import numpy as np
@@ -55,6 +56,24 @@ class FrameState:
     exercise: Exercise                # what the set is judged as (may change once, at the first rep's verdict)
     events: list[RepEventKind] = field(default_factory=list)   # rep events completed on this frame
     new_findings: tuple[Finding, ...] = ()            # failing findings judged on this very frame (voice cues)
+
+
+def fitting_candidates(torso_bottom_deg: float, shoulder_over_feet_torso: float,
+                       cands: Sequence[tuple[Exercise, Profile]]) -> list[tuple[Exercise, Profile]]:
+    """The candidates whose [recognition] range holds the torso's angle at the bottom. A phone propped a little
+    crooked moves that angle: within roll_tolerance_deg of a range the shoulders' height over the feet (on a bench or
+    on the floor) decides, when exactly one candidate there has it in range (plates can spoil the height, so it is
+    not asked further out)."""
+    h, sof = torso_bottom_deg, shoulder_over_feet_torso
+    fits = [c for c in cands if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
+    if math.isfinite(sof):
+        r = [c[1].recognition for c in cands]
+        by_height = [c for c, g in zip(cands, r)
+                     if g.torso_bottom_min_deg - g.roll_tolerance_deg <= h <= g.torso_bottom_max_deg + g.roll_tolerance_deg
+                     and g.shoulder_over_feet_min_torso <= sof <= g.shoulder_over_feet_max_torso]
+        if len(by_height) == 1:
+            return by_height
+    return fits
 
 
 class SetTracker:
@@ -274,8 +293,8 @@ class SetTracker:
             return None
         h = vals[int(0.05 * (len(vals) - 1))]
         cands = self.candidates if not self.decided else [(self.exercise, self.profile)]
-        return h, [c for c in cands
-                   if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
+        sofs = [f.shoulder_over_feet_torso for f in frames if math.isfinite(f.shoulder_over_feet_torso)]
+        return h, fitting_candidates(h, statistics.median(sofs) if sofs else math.nan, cands)
 
     def _starts_plausibly(self, frames: Sequence[FrameFeatures]) -> bool:
         """Whether a movement's start (torso at its lowest so far) is inside some candidate's recognition range."""
