@@ -7,7 +7,6 @@ offline report is the same data the live report would be.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 
 import numpy as np
@@ -67,10 +66,12 @@ def fitting_candidates(torso_bottom_deg: float, shoulder_over_feet_torso: float,
     h, sof = torso_bottom_deg, shoulder_over_feet_torso
     fits = [c for c in cands if c[1].recognition.torso_bottom_min_deg <= h <= c[1].recognition.torso_bottom_max_deg]
     if math.isfinite(sof):
-        r = [c[1].recognition for c in cands]
-        by_height = [c for c, g in zip(cands, r)
-                     if g.torso_bottom_min_deg - g.roll_tolerance_deg <= h <= g.torso_bottom_max_deg + g.roll_tolerance_deg
-                     and g.shoulder_over_feet_min_torso <= sof <= g.shoulder_over_feet_max_torso]
+        by_height = []
+        for c in cands:
+            g = c[1].recognition
+            if (g.torso_bottom_min_deg - g.roll_tolerance_deg <= h <= g.torso_bottom_max_deg + g.roll_tolerance_deg
+                    and g.shoulder_over_feet_min_torso <= sof <= g.shoulder_over_feet_max_torso):
+                by_height.append(c)
         if len(by_height) == 1:
             return by_height
     return fits
@@ -294,7 +295,7 @@ class SetTracker:
         h = vals[int(0.05 * (len(vals) - 1))]
         cands = self.candidates if not self.decided else [(self.exercise, self.profile)]
         sofs = [f.shoulder_over_feet_torso for f in frames if math.isfinite(f.shoulder_over_feet_torso)]
-        return h, fitting_candidates(h, statistics.median(sofs) if sofs else math.nan, cands)
+        return h, fitting_candidates(h, float(np.median(sofs)) if sofs else math.nan, cands)
 
     def _starts_plausibly(self, frames: Sequence[FrameFeatures]) -> bool:
         """Whether a movement's start (torso at its lowest so far) is inside some candidate's recognition range."""
