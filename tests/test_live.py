@@ -274,6 +274,9 @@ def test_coach_is_window_free_frames_in_what_to_show_and_say_out():
         def __init__(self):
             self.by_t = {round(p.t_s, 6): p for p in poses}
 
+        def model_input(self, image):
+            return image
+
         def detect_all(self, image, t_s, frame_size=None):
             return [self.by_t[round(t_s, 6)]]
 

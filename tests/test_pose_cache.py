@@ -19,8 +19,9 @@ def test_rescore_from_cache_gives_the_same_report_as_analyze(tmp_path):
     cache = tmp_path / "cache"
     res = analyze(CLIP, tmp_path / "out", video=False, html=False)
     first = poses_of(CLIP, cache_dir=cache)                      # runs the model, stores
-    assert len(list(cache.glob("*.npz"))) == 1
-    again = pose_cache.load(next(cache.glob("*.npz")))          # reads back
+    entries = sorted(cache.glob("*.npz"))                        # the landmarks, and the camera's drift beside them
+    assert [e.name.startswith("motion-") for e in entries] == [False, True], entries
+    again = pose_cache.load(entries[0])                           # reads back
     assert len(again.poses) == len(first.poses) == res.n_frames
     assert all(np.array_equal(a.xy_px, b.xy_px, equal_nan=True) for a, b in zip(first.poses, again.poses))
     assert first.poses[10].world_m is not None and first.poses[10].world_m.shape == (33, 3)

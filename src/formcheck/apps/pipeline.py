@@ -24,6 +24,7 @@ from formcheck.core.reps import Phase
 from formcheck.core.people import PeopleTracker
 from formcheck.core.tracker import FrameState, SetTracker
 from formcheck.core.types import Analysis, PoseFrame, Rep, VideoInfo
+from formcheck.io.camera_motion import CameraMotion, work_image
 from formcheck.io.pose import PeopleEstimator
 from formcheck.io.video_writer import H264Writer
 from formcheck.render import overlay
@@ -42,17 +43,26 @@ _END = object()
 # -- per frame -------------------------------------------------------------------------------------------------------
 class FrameStep:
     """poses -> tracker for one frame. Split in two (`detect`, `track`) for the live set-up check, which looks at
-    the lifter's pose before the tracker does (passing it may restart the count on that very frame)."""
+    the lifter's pose before the tracker does (passing it may restart the count on that very frame).
+
+    The camera's drift (io/camera_motion.py) goes with each frame's poses, so a handheld phone is not read as the
+    lifter rocking: measured on the model's input picture with everyone found left out, as the landmark cache does
+    it (pose_cache.motion_of)."""
 
     def __init__(self, estimator: PeopleEstimator, tracker: PeopleTracker) -> None:
         self.estimator = estimator
         self.tracker = tracker
+        self.camera = CameraMotion()
 
     def detect(self, image_rgb: np.ndarray, t_s: float, frame_size: tuple[int, int] | None = None
                ) -> list[PoseFrame]:
         """Everyone's pose. `image_rgb`: the full frame, or `estimator.model_input(frame)` with the full frame's
         (w, h) as frame_size."""
-        return self.estimator.detect_all(image_rgb, t_s, frame_size)
+        poses = self.estimator.detect_all(image_rgb, t_s, frame_size)
+        size = frame_size or (image_rgb.shape[1], image_rgb.shape[0])
+        to_ref = self.camera.update(work_image(self.estimator.model_input(image_rgb)), size,
+                                    [p.xy_px for p in poses if p.detected])
+        return poses if to_ref is None else [dataclasses.replace(p, to_ref_px=to_ref) for p in poses]
 
     def track(self, poses: list[PoseFrame], t_s: float) -> FrameState:
         return self.tracker.update(poses, t_s)

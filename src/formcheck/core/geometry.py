@@ -21,6 +21,14 @@ def to_canonical(xy_px: np.ndarray, head_right: bool) -> np.ndarray:
     return out
 
 
+def to_reference(xy_px: np.ndarray, to_ref_px: np.ndarray | None) -> np.ndarray:
+    """A frame's pixels (..., 2) -> the first frame's, through the (2, 3) camera-motion affine (None: as they are).
+    Positions measured over a rep (shoulder travel, the toe's slide) then ignore a handheld camera's drift."""
+    if to_ref_px is None:
+        return xy_px
+    return np.asarray(xy_px, float) @ to_ref_px[:, :2].T + to_ref_px[:, 2]
+
+
 def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Unsigned angle a-b-c at b, in [0, 180]. Inputs (..., 2)."""
     u = np.asarray(a, float) - b
@@ -109,7 +117,7 @@ def features(pose: PoseFrame, side: str, head_right: bool, min_visibility: float
         return FrameFeatures(t_s=pose.t_s, detected=False, side=side)
     j = SIDE_JOINTS[side]
     other = SIDE_JOINTS["right" if side == "left" else "left"]
-    c = to_canonical(pose.xy_px, head_right)
+    c = to_canonical(to_reference(pose.xy_px, pose.to_ref_px), head_right)
     vis = pose.visibility
     nan2 = np.array([np.nan, np.nan])
 

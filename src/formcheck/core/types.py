@@ -33,6 +33,9 @@ class VideoInfo:
 class PoseFrame:
     """One frame's pose. xy_px: (33, 2) image pixels of the upright frame; visibility: (33,) in [0, 1];
     world_m: (33, 3) the model's 3-D estimate in metres (hip-centred, y down), None when not kept.
+    to_ref_px: (2, 3) affine taking this frame's pixels to the first frame's, undoing a handheld camera's drift
+    (io/camera_motion.py); None = the camera is taken as still. The landmarks stay in this frame's pixels (the
+    overlay draws them there); the measurements are made in the first frame's (geometry.features).
 
     A frame with no person found has ``detected=False`` and NaN arrays.
     """
@@ -42,6 +45,7 @@ class PoseFrame:
     visibility: np.ndarray
     detected: bool
     world_m: np.ndarray | None = None
+    to_ref_px: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.xy_px.shape != (N_LANDMARKS, 2):
@@ -50,6 +54,8 @@ class PoseFrame:
             raise ValueError(f"PoseFrame.visibility: expected shape (33,), got {self.visibility.shape}")
         if self.world_m is not None and self.world_m.shape != (N_LANDMARKS, 3):
             raise ValueError(f"PoseFrame.world_m: expected shape (33, 3), got {self.world_m.shape}")
+        if self.to_ref_px is not None and self.to_ref_px.shape != (2, 3):
+            raise ValueError(f"PoseFrame.to_ref_px: expected shape (2, 3), got {self.to_ref_px.shape}")
 
     @classmethod
     def missing(cls, t_s: float) -> "PoseFrame":

@@ -4,7 +4,8 @@ clip's bytes (sha256), the model's bytes and the downscale limit. The end-to-end
 
 The landmarks are those of the picture turned upright as `analyze` turns it (io/orientation_probe.py). The entry
 records the probe's settings and decision; an entry made with other settings (or before the probe existed) is
-re-probed (a second) and kept when the decision is the same, recomputed when it is not.
+re-probed (a second) and kept when the decision is the same, recomputed when it is not. The camera's drift
+(io/camera_motion.py) has its own entry beside them, so a change to its estimate re-reads the frames only.
 """
 from __future__ import annotations
 
@@ -85,6 +86,47 @@ def load(path: Path) -> CachedClip | None:
                       meta.get("orientation_warning", ""), meta.get("orientation"))
 
 
+def motion_of(clip: str | os.PathLike, cached: CachedClip, key: str, max_side_px: int,
+              cache_dir: str | os.PathLike | None = None) -> list[np.ndarray | None]:
+    """The camera's drift per frame (io/camera_motion.py: each frame's (2, 3) affine to the first frame's pixels,
+    None while still), read as `analyze` reads it: the same upright, downscaled frames, the lifter's landmarks left
+    out. Cached beside the landmarks (`key`: theirs), so a change to the estimate does not re-run the model."""
+    from formcheck.io.camera_motion import FORMAT as MOTION_FORMAT, CameraMotion, work_image
+    from formcheck.io.pose import downscaled
+    from formcheck.io.video_file import VideoFile
+
+    rotation = (cached.orientation or {}).get("rotation_cw_deg", 0)
+    raw = f"motion:{MOTION_FORMAT}:{key}:{rotation % 360}"
+    path = Path(cache_dir or default_dir()) / f"motion-{hashlib.sha256(raw.encode()).hexdigest()[:32]}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            a = z["to_ref_px"]
+        return [None if np.isnan(m).any() else m for m in a]
+    cam = CameraMotion()
+    out: list[np.ndarray | None] = []
+    with VideoFile(clip, extra_rotation_cw_deg=rotation) as src:
+        size = (src.info.width, src.info.height)
+        for i, fr in enumerate(src):
+            people = [cached.poses[i].xy_px] if i < len(cached.poses) and cached.poses[i].detected else []
+            out.append(cam.update(work_image(downscaled(fr.image, max_side_px)), size, people))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    np.savez_compressed(tmp, to_ref_px=np.array([np.full((2, 3), np.nan) if m is None else m for m in out]
+                                                ).reshape(-1, 2, 3))
+    os.replace(tmp, path)
+    return out
+
+
+def _with_motion(clip: str | os.PathLike, cached: CachedClip, key: str, max_side_px: int,
+                 cache_dir: str | os.PathLike | None) -> CachedClip:
+    """The clip's poses with the camera's drift attached frame by frame (frames past the motion's end: still)."""
+    motion = motion_of(clip, cached, key, max_side_px, cache_dir)
+    poses = [dataclasses.replace(p, to_ref_px=motion[i]) if i < len(motion) and motion[i] is not None else p
+             for i, p in enumerate(cached.poses)]
+    return dataclasses.replace(cached, poses=poses)
+
+
 def _orientation_record(settings: OrientationSettings, min_visibility: float, rotation_cw_deg: int) -> dict:
     return {"settings": dataclasses.asdict(settings), "min_visibility": min_visibility,
             "rotation_cw_deg": rotation_cw_deg}
@@ -109,19 +151,20 @@ def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, ma
         orientation = orientation or prof.orientation
         min_visibility = prof.pose.min_visibility if min_visibility is None else min_visibility
     model_path = resolve_model(model)
-    path = Path(cache_dir or default_dir()) / f"{cache_key(clip, model_path, max_side_px)}.npz"
+    key = cache_key(clip, model_path, max_side_px)
+    path = Path(cache_dir or default_dir()) / f"{key}.npz"
     hit = load(path)
     if hit is not None:
         rec = hit.orientation
         if rec is not None and rec["settings"] == dataclasses.asdict(orientation) \
                 and rec["min_visibility"] == min_visibility:
-            return hit
+            return _with_motion(clip, hit, key, max_side_px, cache_dir)
     decision = probe_orientation(clip, orientation, min_visibility, model_path, max_side_px)
     record = _orientation_record(orientation, min_visibility, decision.rotation_cw_deg)
     if hit is not None and decision.rotation_cw_deg == (hit.orientation or {}).get("rotation_cw_deg", 0):
         hit = dataclasses.replace(hit, orientation_warning=decision.warning, orientation=record)
         save(path, hit)                     # the same picture: only the record is brought up to date
-        return hit
+        return _with_motion(clip, hit, key, max_side_px, cache_dir)
     src = VideoFile(clip, extra_rotation_cw_deg=decision.rotation_cw_deg)
     with src, PoseEstimator(model_path, max_side_px) as est:
         size = (src.info.width, src.info.height)
@@ -129,4 +172,4 @@ def poses_of(clip: str | os.PathLike, model: str | os.PathLike | None = None, ma
         info = dataclasses.replace(src.info, n_frames=len(poses))
         out = CachedClip(info, poses, Path(model_path).name, src.decode_warning or "", decision.warning, record)
     save(path, out)
-    return out
+    return _with_motion(clip, out, key, max_side_px, cache_dir)
